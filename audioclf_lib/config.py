@@ -1,0 +1,160 @@
+"""Settings as frozen dataclasses, and the paths every notebook resolves from the repository root.
+
+The :class:`FeatureConfig` is the contract between training and inference: it is saved
+inside every checkpoint and compared on load (see ``checkpoint.py``), and the feature
+cache of notebook 01 lives in a folder named after it (:meth:`FeatureConfig.slug`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "CLASS_NAMES",
+    "FeatureConfig",
+    "REPO_ROOT",
+    "data_dir",
+    "cache_dir",
+    "figures_dir",
+    "checkpoints_dir",
+    "quick_mode",
+]
+
+#: Every class the project knows, in the order used by the 3-class model.
+CLASS_NAMES: tuple[str, ...] = ("music", "speech", "noise")
+
+#: The repository root (the folder holding ``pyproject.toml``); the package is installed editable.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+REPRESENTATIONS = ("logmel", "seed_rgb", "binned3d")
+NORMALIZATIONS = ("max_db", "per_freq")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How a window of audio becomes the tensor a model sees.
+
+    Notebook: 01_generate_spectrograms.ipynb
+    """
+
+    #: Rate every input is resampled to (Hz). 16 kHz keeps everything up to 8 kHz, where
+    #: music, speech and noise differ, and matches the public corpus.
+    sample_rate: int = 16_000
+    #: Length of one classified window (s); the seed records back-to-back 5-s windows.
+    window_seconds: float = 5.0
+    #: FFT size (samples): 64 ms at 16 kHz, fine enough for pitch harmonics of music.
+    n_fft: int = 1024
+    #: Hop between frames (samples): 16 ms, 313 frames per 5-s window.
+    hop_length: int = 256
+    #: Number of mel bands.
+    n_mels: int = 64
+    #: Lowest / highest mel band edge (Hz).
+    fmin: float = 20.0
+    fmax: float = 8_000.0
+    #: Dynamic range kept below the window's loudest bin (dB); quieter bins are clamped.
+    top_db: float = 80.0
+    #: ``"max_db"``: dB relative to the window's maximum, scaled to [-1, 1] (gain invariant).
+    #: ``"per_freq"``: each mel band minus its mean over the window, which removes a
+    #: stationary microphone frequency response (used in notebook 04).
+    normalization: str = "max_db"
+    #: ``"logmel"`` (1 x n_mels x T), ``"seed_rgb"`` (the seed's 3 x 155 x 154 magma image)
+    #: or ``"binned3d"`` (the seed-003 intensity-binned RGBA layers, 4 x bins x H x W).
+    representation: str = "logmel"
+    #: Image size (height, width) for ``seed_rgb`` and ``binned3d``.
+    image_size: tuple[int, int] = (155, 154)
+    #: Number of intensity bins (layers) for ``binned3d``.
+    n_bins: int = 10
+    #: Colormap for the image representations (matplotlib name; ``specshow``'s default).
+    colormap: str = "magma"
+
+    def __post_init__(self) -> None:
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation={self.representation!r}; expected one of {REPRESENTATIONS}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization={self.normalization!r}; expected one of {NORMALIZATIONS}")
+        if self.sample_rate < 4_000:
+            raise ValueError(f"sample_rate={self.sample_rate} Hz is too low for audio classification")
+        if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ValueError(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, fmax={self.fmax}")
+        if self.hop_length <= 0 or self.n_fft <= 0 or self.n_mels <= 0:
+            raise ValueError(f"n_fft, hop_length, n_mels must be positive: {self.n_fft}, {self.hop_length}, {self.n_mels}")
+        if self.window_seconds <= 0:
+            raise ValueError(f"window_seconds={self.window_seconds} must be positive")
+        # JSON round trips give lists; keep the frozen dataclass hashable and comparable.
+        object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one window at :attr:`sample_rate`."""
+        return int(round(self.window_seconds * self.sample_rate))
+
+    @property
+    def n_frames(self) -> int:
+        """STFT frames in one window (``center=True``)."""
+        return 1 + self.window_samples // self.hop_length
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form, stored in checkpoints and cache folders."""
+        d = dataclasses.asdict(self)
+        d["image_size"] = list(self.image_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are an error, not silently dropped."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown FeatureConfig fields {sorted(unknown)}; was this written by a newer audioclf?")
+        return cls(**d)
+
+    def diff(self, other: "FeatureConfig") -> dict[str, tuple]:
+        """Fields whose values differ, as ``{name: (self_value, other_value)}``."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+    def slug(self) -> str:
+        """Folder name for caches made with this config, e.g. ``logmel-sr16000-m64-5s-3fa2c1d0``."""
+        digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.representation}-sr{self.sample_rate}-m{self.n_mels}-{self.window_seconds:g}s-{digest}"
+
+    def replace(self, **changes) -> "FeatureConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def data_dir() -> Path:
+    """The audio corpus: ``$AUDIOCLF_DATA`` if set, else the bundled ``data/starter``.
+
+    Layout: ``<class>/*.wav|flac|ogg|mp3`` (optionally with a ``manifest.csv``).
+    """
+    return _env_path("AUDIOCLF_DATA", REPO_ROOT / "data" / "starter")
+
+
+def cache_dir() -> Path:
+    """Where notebook 01 writes features: ``$AUDIOCLF_CACHE`` or ``data/cache``."""
+    return _env_path("AUDIOCLF_CACHE", REPO_ROOT / "data" / "cache")
+
+
+def figures_dir() -> Path:
+    """Where ``viz.save_fig`` writes: ``$AUDIOCLF_FIGURES`` or ``figures/``."""
+    return _env_path("AUDIOCLF_FIGURES", REPO_ROOT / "figures")
+
+
+def checkpoints_dir() -> Path:
+    """Bundled reference checkpoints (installed with the package)."""
+    return _env_path("AUDIOCLF_CHECKPOINTS", Path(__file__).resolve().parent / "checkpoints")
+
+
+def quick_mode() -> bool:
+    """True when ``QUICK`` is set to 1/true/yes: CI-sized notebook runs."""
+    return os.environ.get("QUICK", "0").strip().lower() in {"1", "true", "yes", "on"}

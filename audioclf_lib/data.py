@@ -1,0 +1,273 @@
+"""The corpus as a table: manifest, leak-free splits, decoded clips and fixed-length windows.
+
+A corpus folder has one subfolder per class (``<class>/*.wav|flac|ogg|mp3``) and, optionally,
+a ``manifest.csv`` with ``source`` and ``orig_candidate`` (original recording) columns, as the
+bundled ``data/starter`` and the shared public corpus have. Without a manifest the source and
+original recording are read from the file name (``<source>__<name>[__sNN].ext``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .audio import AUDIO_EXTENSIONS, AudioError, audio_info, is_silent, load_audio
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "scan_corpus",
+    "build_manifest",
+    "split_manifest",
+    "split_table",
+    "ClipSet",
+    "load_clips",
+]
+
+MANIFEST_COLUMNS = ["path", "class", "source", "original", "duration_s", "orig_sr", "license"]
+_SEGMENT_SUFFIX = re.compile(r"__s\d+$")
+
+
+def scan_corpus(root: str | Path, classes: Sequence[str] | None = None) -> tuple[list[tuple[str, Path]], list[str]]:
+    """List ``(class, file)`` pairs under ``root/<class>/``, following no symlink loops.
+
+    Returns the pairs and a list of one-line notes about what was skipped (non-audio files,
+    unknown class folders). Raises ``FileNotFoundError`` for a missing root and
+    ``ValueError`` when no class folder with audio is found.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"corpus folder {root} does not exist (set AUDIOCLF_DATA or pass a path)")
+    if not root.is_dir():
+        raise NotADirectoryError(f"corpus path {root} is not a folder")
+    notes: list[str] = []
+    pairs: list[tuple[str, Path]] = []
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        name = class_dir.name
+        if name.startswith((".", "_")) or name == "cache":
+            continue
+        if classes is not None and name not in classes:
+            notes.append(f"{class_dir}: folder ignored (class not in {list(classes)})")
+            continue
+        seen: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
+            st = os.stat(dirpath)
+            if (st.st_dev, st.st_ino) in seen:  # a symlink loop: walk each real folder once
+                dirnames[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirnames.sort()
+            for fname in sorted(filenames):
+                path = Path(dirpath) / fname
+                if path.suffix.lower() in AUDIO_EXTENSIONS:
+                    pairs.append((name, path))
+                elif not fname.startswith(".") and fname != "manifest.csv":
+                    notes.append(f"{path}: skipped (not an audio file)")
+    if not pairs:
+        raise ValueError(f"no audio found under {root}: expected <class>/*.wav|flac|ogg|mp3 folders")
+    return pairs, notes
+
+
+def build_manifest(
+    root: str | Path, classes: Sequence[str] | None = None, *, check_audio: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per clip: path, class, source, original recording, duration, original rate, licence.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Files whose header cannot be read are not in the manifest but in the second table
+    (``path``, ``reason``), so one bad file never aborts a corpus.
+    """
+    root = Path(root)
+    pairs, notes = scan_corpus(root, classes)
+    known = _read_known_manifest(root)
+    rows, skipped = [], [{"path": n.split(": ", 1)[0], "reason": n.split(": ", 1)[1]} for n in notes]
+    for cls, path in pairs:
+        rel = path.relative_to(root).as_posix()
+        try:
+            info = audio_info(path) if check_audio else None
+        except AudioError as exc:
+            skipped.append({"path": str(path), "reason": exc.reason})
+            continue
+        meta = known.get(rel, {})
+        source, original = _source_and_original(path, cls)
+        rows.append({
+            "path": rel,
+            "class": cls,
+            "source": meta.get("source", source),
+            "original": meta.get("orig_candidate", original),
+            "duration_s": info.frames / info.samplerate if info else np.nan,
+            "orig_sr": int(meta.get("orig_sr", info.samplerate if info else 0)),
+            "license": meta.get("license", ""),
+        })
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    manifest.attrs["root"] = str(root)
+    return manifest, pd.DataFrame(skipped, columns=["path", "reason"])
+
+
+def split_manifest(
+    manifest: pd.DataFrame,
+    *,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    group_by: str = "original",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Add a ``split`` column (train/val/test) with no group in two splits.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Groups (``original`` recordings by default, or whole ``source``s) are shuffled with
+    ``seed`` per class and assigned greedily until each split holds its fraction of the
+    class's audio minutes, so every class is represented in every split.
+    """
+    if group_by not in manifest.columns:
+        raise ValueError(f"group_by={group_by!r} is not a manifest column")
+    if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions={fractions} must be three non-negative numbers summing to 1")
+    names = ("train", "val", "test")
+    split_of_group: dict[tuple[str, str], str] = {}
+    for cls, rows in manifest.groupby("class", sort=True):
+        minutes = rows.groupby(group_by)["duration_s"].sum().sort_index()
+        order = np.random.default_rng(seed).permutation(len(minutes))
+        groups = minutes.iloc[order]
+        total = float(groups.sum())
+        if len(groups) < 3:
+            warnings.warn(f"class {cls!r} has {len(groups)} {group_by} group(s): some splits get none", stacklevel=2)
+        filled = dict.fromkeys(names, 0.0)
+        # Smallest splits first, so val/test reach their share before train swallows the rest.
+        for i, (group, dur) in enumerate(groups.items()):
+            remaining = len(groups) - i
+            empty = [n for n in ("test", "val") if filled[n] == 0 and fractions[names.index(n)] > 0]
+            if empty and remaining <= len(empty):
+                target = empty[0]
+            else:
+                deficit = {n: fractions[k] * total - filled[n] for k, n in enumerate(names)}
+                target = max(("test", "val", "train"), key=lambda n: deficit[n])
+            split_of_group[(cls, group)] = target
+            filled[target] += float(dur)
+    out = manifest.copy()
+    out["split"] = [split_of_group[(c, g)] for c, g in zip(out["class"], out[group_by])]
+    return out
+
+
+def split_table(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Clips and minutes per class and split (rows: class, columns: split)."""
+    table = manifest.pivot_table(index="class", columns="split", values="duration_s", aggfunc=["count", "sum"])
+    clips = table["count"].astype(int).add_suffix(" clips")
+    minutes = (table["sum"] / 60).round(1).add_suffix(" min")
+    return pd.concat([clips, minutes], axis=1)
+
+
+@dataclass
+class ClipSet:
+    """Decoded clips of one split in one flat float32 array (fast to slice, cheap to cache).
+
+    Clip ``i`` is ``audio[offsets[i]:offsets[i + 1]]``; ``table`` carries its manifest row.
+    """
+
+    audio: np.ndarray
+    offsets: np.ndarray
+    table: pd.DataFrame
+    sample_rate: int
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def clip(self, i: int) -> np.ndarray:
+        return self.audio[self.offsets[i] : self.offsets[i + 1]]
+
+    def save(self, path: str | Path) -> None:
+        """Write ``<path>.npz`` + ``<path>.csv`` atomically (tmp file, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, audio=self.audio, offsets=self.offsets, sample_rate=self.sample_rate)
+        tmp_csv = path.with_name(path.name + ".tmp.csv")
+        self.table.to_csv(tmp_csv, index=False)
+        os.replace(tmp_csv, path.with_suffix(".csv"))
+        os.replace(tmp, path.with_suffix(".npz"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ClipSet":
+        path = Path(path)
+        with np.load(path.with_suffix(".npz")) as z:
+            audio, offsets, sr = z["audio"], z["offsets"], int(z["sample_rate"])
+        table = pd.read_csv(path.with_suffix(".csv"))
+        if len(offsets) != len(table) + 1:
+            raise ValueError(f"{path}: cache is inconsistent ({len(offsets) - 1} clips vs {len(table)} rows); rebuild it")
+        return cls(audio, offsets, table, sr)
+
+
+def _decode_one(args: tuple[str, int, float]) -> tuple[np.ndarray | None, str]:
+    path, sr, silence_dbfs = args
+    try:
+        y, _ = load_audio(path, sr)
+    except AudioError as exc:
+        return None, exc.reason
+    if is_silent(y, threshold_dbfs=silence_dbfs):
+        return None, f"silent (loud frames below {silence_dbfs:g} dBFS)"
+    return y, ""
+
+
+def load_clips(
+    manifest: pd.DataFrame,
+    root: str | Path,
+    sr: int,
+    *,
+    silence_dbfs: float = -60.0,
+    n_jobs: int | None = None,
+    progress: bool = True,
+) -> tuple[ClipSet, pd.DataFrame]:
+    """Decode every clip of ``manifest`` at rate ``sr`` (in parallel) into one :class:`ClipSet`.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Unreadable and silent clips are left out and listed in the returned report
+    (``path``, ``reason``).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    jobs = [(str(root / p), sr, silence_dbfs) for p in manifest["path"]]
+    n_jobs = n_jobs or min(len(jobs), os.cpu_count() or 1)
+    if n_jobs > 1 and len(jobs) > 16:
+        with ProcessPoolExecutor(n_jobs) as pool:
+            results = list(tqdm(pool.map(_decode_one, jobs, chunksize=16), total=len(jobs), disable=not progress, desc="decode"))
+    else:
+        results = [_decode_one(j) for j in tqdm(jobs, disable=not progress, desc="decode")]
+    keep, skipped, pieces = [], [], []
+    for (y, reason), path in zip(results, manifest["path"]):
+        if y is None:
+            skipped.append({"path": path, "reason": reason})
+        else:
+            pieces.append(y)
+        keep.append(y is not None)
+    table = manifest[np.asarray(keep, dtype=bool)].reset_index(drop=True).copy()
+    table["n_samples"] = [len(p) for p in pieces]
+    offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
+    audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    return ClipSet(audio, offsets, table, sr), pd.DataFrame(skipped, columns=["path", "reason"])
+
+
+def _read_known_manifest(root: Path) -> dict[str, dict]:
+    path = root / "manifest.csv"
+    if not path.exists():
+        return {}
+    df = pd.read_csv(path)
+    if "file" not in df.columns:
+        return {}
+    return {row["file"]: row for row in df.to_dict("records")}
+
+
+def _source_and_original(path: Path, cls: str) -> tuple[str, str]:
+    stem = path.stem
+    source = stem.split("__", 1)[0] if "__" in stem else path.parent.name
+    original = _SEGMENT_SUFFIX.sub("", stem)
+    return source, f"{cls}/{original}"

@@ -1,0 +1,157 @@
+"""The one feature front end: waveform windows -> log-mel (and the two seed representations built on it).
+
+Training, evaluation, the CLI and the live loop all call :class:`FeatureExtractor`; its
+:class:`~audioclf_lib.config.FeatureConfig` travels inside every checkpoint.
+
+Layouts: 2-D inputs are ``(B, C, n_mels, T)``; the 3-D binned input is ``(B, C, D, H, W)``
+with C = 4 RGBA channels and D = intensity bins.
+"""
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+import librosa
+import matplotlib
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .config import FeatureConfig
+
+__all__ = [
+    "FeatureExtractor",
+    "mel_filterbank",
+    "colormap_lut",
+    "intensity_bin",
+    "extract_features",
+    "seed_image_via_matplotlib",
+]
+
+
+@lru_cache(maxsize=16)
+def _mel_filterbank_np(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+
+
+def mel_filterbank(config: FeatureConfig) -> torch.Tensor:
+    """librosa's Slaney mel filterbank for ``config``, shape (n_mels, n_fft // 2 + 1)."""
+    return torch.from_numpy(
+        _mel_filterbank_np(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
+    )
+
+
+def colormap_lut(name: str = "magma", n: int = 256) -> torch.Tensor:
+    """RGBA lookup table of a matplotlib colormap, shape (n, 4), values in [0, 1]."""
+    cmap = matplotlib.colormaps[name].resampled(n)
+    return torch.from_numpy(cmap(np.arange(n)).astype(np.float32))
+
+
+def intensity_bin(u: torch.Tensor, n_bins: int) -> torch.Tensor:
+    """Bin index of each intensity in [0, 1]: ``floor(u * n_bins)``, with 1.0 in the top bin.
+
+    The seed-003 representation puts a pixel into layer ``k`` when its intensity falls in
+    ``[k / n_bins, (k + 1) / n_bins)``.
+    """
+    return torch.clamp((u * n_bins).long(), 0, n_bins - 1)
+
+
+class FeatureExtractor(nn.Module):
+    """Waveform windows ``(B, N)`` at ``config.sample_rate`` -> model input.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Steps: remove DC -> ``torch.stft`` power spectrum -> librosa mel filterbank matmul ->
+    dB -> normalisation -> representation (log-mel, seed RGB image, or binned RGBA layers).
+    Runs on whatever device the module is moved to.
+    """
+
+    def __init__(self, config: FeatureConfig):
+        super().__init__()
+        self.config = config
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.register_buffer("mel_fb", mel_filterbank(config), persistent=False)
+        if config.representation != "logmel":
+            self.register_buffer("lut", colormap_lut(config.colormap), persistent=False)
+
+    def power_mel(self, y: torch.Tensor) -> torch.Tensor:
+        """Mel power spectrogram, same as ``librosa.feature.melspectrogram`` (center=True, constant pad).
+
+        y: (B, N) -> (B, n_mels, T)
+        """
+        spec = torch.stft(
+            y, n_fft=self.config.n_fft, hop_length=self.config.hop_length, window=self.window,
+            center=True, pad_mode="constant", return_complex=True,
+        )  # (B, n_fft//2+1, T)
+        power = spec.real.square() + spec.imag.square()
+        return torch.matmul(self.mel_fb, power)  # (B, n_mels, T)
+
+    def relative_db(self, y: torch.Tensor) -> torch.Tensor:
+        """Log-mel in dB below the window's maximum, clamped at ``-top_db``: (B, n_mels, T) in [-top_db, 0]."""
+        y = y - y.mean(dim=-1, keepdim=True)  # a DC offset from a cheap ADC says nothing about the class
+        S_db = 10.0 * torch.log10(torch.clamp(self.power_mel(y), min=1e-10))
+        S_db = S_db - S_db.amax(dim=(-2, -1), keepdim=True)
+        return torch.clamp(S_db, min=-self.config.top_db)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        """y: (B, N) float32 -> (B, 1, n_mels, T) | (B, 3, H, W) | (B, 4, n_bins, H, W)."""
+        if y.dim() == 1:
+            y = y.unsqueeze(0)
+        cfg = self.config
+        S_db = self.relative_db(y)  # (B, n_mels, T), dB in [-top_db, 0]
+        if cfg.representation == "logmel":
+            if cfg.normalization == "per_freq":
+                # Subtracting each band's mean removes any fixed frequency response (a mic's EQ).
+                x = (S_db - S_db.mean(dim=-1, keepdim=True)) / 20.0
+            else:
+                x = S_db / (cfg.top_db / 2) + 1.0  # [-1, 1]
+            return x.unsqueeze(1)  # (B, 1, n_mels, T)
+        # Image representations: intensity in [0, 1], low frequencies at the bottom as specshow draws them.
+        u = (S_db / cfg.top_db + 1.0).flip(dims=(-2,)).unsqueeze(1)  # (B, 1, n_mels, T)
+        u = F.interpolate(u, size=cfg.image_size, mode="bilinear", align_corners=False, antialias=True)
+        u = u.squeeze(1).clamp(0.0, 1.0)  # (B, H, W)
+        idx = (u * (self.lut.shape[0] - 1)).round().long()
+        rgba = self.lut[idx]  # (B, H, W, 4)
+        if cfg.representation == "seed_rgb":
+            return (rgba[..., :3].permute(0, 3, 1, 2) - 0.5) / 0.5  # (B, 3, H, W) in [-1, 1]
+        # binned3d: layer k keeps the RGBA pixels whose intensity falls in bin k, zeros elsewhere.
+        bins = intensity_bin(u, cfg.n_bins)  # (B, H, W)
+        onehot = F.one_hot(bins, cfg.n_bins).to(rgba.dtype)  # (B, H, W, D)
+        layers = onehot.unsqueeze(-1) * rgba.unsqueeze(-2)  # (B, H, W, D, 4)
+        return layers.permute(0, 4, 3, 1, 2).contiguous()  # (B, 4, D, H, W)
+
+
+def extract_features(windows: np.ndarray, config: FeatureConfig, *, batch_size: int = 64) -> np.ndarray:
+    """NumPy convenience: windows (k, N) -> features (k, ...) float32, on the CPU, in batches."""
+    extractor = FeatureExtractor(config)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(windows), batch_size):
+            out.append(extractor(torch.from_numpy(np.ascontiguousarray(windows[start : start + batch_size]))).numpy())
+    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+
+
+def seed_image_via_matplotlib(y: np.ndarray, sr: int, *, image_size: tuple[int, int] = (155, 154)) -> np.ndarray:
+    """The seed's own pipeline, kept for teaching and benchmarking: slow on purpose.
+
+    librosa mel (128 bands) -> dB -> ``librosa.display.specshow`` in a matplotlib figure ->
+    ``savefig`` PNG -> PIL decode and resize -> (3, H, W) float32 in [-1, 1].
+    Notebook: 02_train_cnn.ipynb
+    """
+    import librosa.display
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    S = librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128)
+    S_db = librosa.power_to_db(S, ref=np.max)
+    fig = plt.figure(figsize=(2, 2), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_axis_off()
+    librosa.display.specshow(S_db, sr=sr, ax=ax, cmap="magma")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    buf.seek(0)
+    img = Image.open(buf).convert("RGB").resize((image_size[1], image_size[0]), Image.BILINEAR)
+    return ((np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)

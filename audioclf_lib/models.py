@@ -1,0 +1,178 @@
+"""Model zoo: the seed's 2-D CNN, the improved log-mel CNN and the seed-003 3-D CNN, behind one registry.
+
+Every model is an :class:`AudioClassifier`: ``embed(x)`` gives an embedding, ``head`` maps it
+to logits, so notebook 04 can freeze the body and fit a fresh head (:func:`freeze_base`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+__all__ = [
+    "AudioClassifier",
+    "SeedCNN2d",
+    "MelCNN",
+    "SeedCNN3d",
+    "MODELS",
+    "register_model",
+    "build_model",
+    "count_parameters",
+    "weight_bytes",
+    "freeze_base",
+]
+
+
+class AudioClassifier(nn.Module):
+    """Base class: subclasses define :meth:`embed`; ``forward`` returns logits (and optionally the embedding)."""
+
+    #: The FeatureConfig.representation this model expects.
+    representation: str = "logmel"
+
+    def __init__(self, embedding_dim: int, n_classes: int, dropout: float = 0.0):
+        super().__init__()
+        self.embedding_dim = embedding_dim
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(embedding_dim, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, return_embedding: bool = False):
+        e = self.embed(x)  # (B, embedding_dim)
+        logits = self.head(self.dropout(e))  # (B, n_classes)
+        return (logits, e) if return_embedding else logits
+
+
+class SeedCNN2d(AudioClassifier):
+    """The seed's ``SoundClassifier`` as published, on its 3 x 155 x 154 RGB spectrogram image.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Conv(3->16, 3x3, pad 1)+ReLU+MaxPool -> Conv(16->32)+ReLU+MaxPool -> FC(32*38*38 -> 128)+ReLU -> FC(-> n).
+    5.9 M parameters, almost all in the first fully connected layer.
+    """
+
+    representation = "seed_rgb"
+
+    def __init__(self, n_classes: int = 2, image_size: tuple[int, int] = (155, 154)):
+        super().__init__(embedding_dim=128, n_classes=n_classes)
+        self.conv = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        h, w = image_size[0] // 2 // 2, image_size[1] // 2 // 2  # 155x154 -> 38x38
+        self.fc1 = nn.Linear(32 * h * w, 128)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)  # (B, 3, 155, 154) -> (B, 32, 38, 38)
+        return torch.relu(self.fc1(x.flatten(1)))  # (B, 128)
+
+
+def _conv_bn(c_in: int, c_out: int, *, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class MelCNN(AudioClassifier):
+    """The improved 2-D CNN on 1 x n_mels x T log-mel: BatchNorm, global pooling, ~100 k parameters.
+
+    Notebook: 02_train_cnn.ipynb
+
+    A stride-2 stem quarters the work of every later layer (a stride-1 stem at this input
+    size costs ~4x the FLOPs for no accuracy we could measure); global mean+max pooling over
+    frequency and time makes it independent of the window length.
+    """
+
+    def __init__(self, n_classes: int = 2, channels: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.2):
+        super().__init__(embedding_dim=2 * channels[-1], n_classes=n_classes, dropout=dropout)
+        layers: list[nn.Module] = [_conv_bn(1, channels[0], stride=2)]
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [_conv_bn(c_in, c_out), nn.MaxPool2d(2)]
+        self.body = nn.Sequential(*layers)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.body(x)  # (B, 1, 64, 313) -> (B, 128, 4, 19)
+        return torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=1)  # (B, 256)
+
+
+class SeedCNN3d(AudioClassifier):
+    """The seed-003 3-D CNN (TensorFlow original, rebuilt in PyTorch) on binned RGBA layers.
+
+    Notebook: 03_train_3d_cnn.ipynb
+
+    Three Conv3D blocks (32/64/128 filters, 3x3x3, BatchNorm, MaxPool3D, Dropout 0.25/0.25/0.3),
+    global average pooling, Dense 256 -> 128 -> n: 347 k parameters with 4 input channels.
+    Input (B, 4, D, H, W).
+    """
+
+    representation = "binned3d"
+
+    def __init__(self, n_classes: int = 2, in_channels: int = 4, channels: tuple[int, int, int] = (32, 64, 128),
+                 dropouts: tuple[float, float, float] = (0.25, 0.25, 0.3)):
+        super().__init__(embedding_dim=128, n_classes=n_classes)
+        blocks: list[nn.Module] = []
+        c_in = in_channels
+        for c_out, p in zip(channels, dropouts):
+            blocks += [nn.Conv3d(c_in, c_out, 3, padding=1), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True),
+                       nn.MaxPool3d(2, ceil_mode=True), nn.Dropout3d(p)]
+            c_in = c_out
+        self.body = nn.Sequential(*blocks)
+        self.dense = nn.Sequential(nn.Linear(c_in, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU())
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.body(x)  # (B, 4, D, H, W) -> (B, 128, D/8, H/8, W/8)
+        return self.dense(x.mean(dim=(-3, -2, -1)))  # (B, 128)
+
+
+#: name -> constructor(n_classes, **kwargs)
+MODELS: dict[str, Callable[..., AudioClassifier]] = {
+    "seed_cnn2d": SeedCNN2d,
+    "mel_cnn": MelCNN,
+    "seed_cnn3d": SeedCNN3d,
+}
+
+
+def register_model(name: str, constructor: Callable[..., AudioClassifier]) -> None:
+    """Add a model to the registry (so checkpoints naming it can be loaded)."""
+    MODELS[name] = constructor
+
+
+def build_model(name: str, n_classes: int, **kwargs) -> AudioClassifier:
+    """Build a registered model by name.
+
+    Notebook: 02_train_cnn.ipynb
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+    if n_classes < 2:
+        raise ValueError(f"n_classes={n_classes}: a classifier needs at least 2 classes")
+    return MODELS[name](n_classes=n_classes, **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (trainable or not)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def weight_bytes(model: nn.Module) -> int:
+    """Bytes of parameters and buffers (what a float32 state-dict file roughly weighs)."""
+    return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
+
+
+def freeze_base(model: AudioClassifier, *, new_head: bool = False, n_classes: int | None = None) -> AudioClassifier:
+    """Freeze everything but the head (the seed's fine-tuning recipe); optionally give it a fresh head.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    BatchNorm layers in the frozen body are switched to eval mode by :func:`train.fit` through
+    ``model.frozen_base = True``, so their running statistics stay those of the base data.
+    """
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if new_head:
+        model.head = nn.Linear(model.embedding_dim, n_classes or model.head.out_features)
+    for p in model.head.parameters():
+        p.requires_grad_(True)
+    model.frozen_base = True
+    return model

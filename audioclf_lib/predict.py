@@ -1,0 +1,151 @@
+"""The ``Predictor``: checkpoint + its feature front end + model in eval mode, for one window or long audio.
+
+The CLI, evaluation and the live loop all classify through this one class, so what a
+notebook measures is what a user gets.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .audio import (SILENCE_DBFS, AudioError, check_finite, fix_length, frame_rms_dbfs, is_silent, load_audio, resample,
+                    segment, stream_blocks, to_mono)
+from .checkpoint import Checkpoint, load_checkpoint
+from .features import FeatureExtractor
+from .runtime import default_device
+
+__all__ = ["Prediction", "Predictor", "load_and_predict"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified window."""
+
+    label: str  #: winning class, or ``"silence"`` when the silence gate closed
+    confidence: float  #: probability of ``label`` (1.0 for silence)
+    probabilities: dict[str, float]  #: class -> probability (empty for silence)
+    level_dbfs: float  #: loudness of the window
+    latency_ms: float  #: resample + features + model time
+
+    @property
+    def is_silence(self) -> bool:
+        return self.label == "silence"
+
+
+class Predictor:
+    """Classify audio with a checkpoint.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    checkpoint : bundled name, path, or a loaded :class:`~audioclf_lib.checkpoint.Checkpoint`.
+    device : ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when present).
+    silence_dbfs : silence gate for :meth:`predict` (``None`` disables it).
+    """
+
+    def __init__(self, checkpoint: str | Path | Checkpoint, *, device: str | torch.device | None = None,
+                 silence_dbfs: float | None = SILENCE_DBFS):
+        self.checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+        self.config = self.checkpoint.feature_config
+        self.class_names = list(self.checkpoint.class_names)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.extractor = FeatureExtractor(self.config).to(self.device).eval()
+        self.model = self.checkpoint.model.to(self.device).eval()
+        self.silence_dbfs = silence_dbfs
+
+    @property
+    def name(self) -> str:
+        path = self.checkpoint.path
+        return path.stem if path is not None else self.checkpoint.model_name
+
+    def _prepare(self, y: np.ndarray, sr: int) -> np.ndarray:
+        y = check_finite(to_mono(np.asarray(y, dtype=np.float32)))
+        if y.size == 0:
+            raise AudioError("<array>", "empty audio (0 samples)")
+        return resample(y, sr, self.config.sample_rate)
+
+    @torch.inference_mode()
+    def probabilities(self, windows: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> np.ndarray:
+        """Windows (k, window_samples) at ``config.sample_rate`` -> probabilities (k, n_classes)."""
+        windows = torch.as_tensor(windows, dtype=torch.float32)
+        if windows.dim() == 1:
+            windows = windows.unsqueeze(0)
+        out = []
+        for start in range(0, len(windows), batch_size):
+            x = self.extractor(windows[start : start + batch_size].to(self.device))
+            out.append(torch.softmax(self.model(x).float(), dim=-1).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.class_names)), np.float32)
+
+    def predict(self, y: np.ndarray, sr: int) -> Prediction:
+        """Classify one window (any rate, any length: cropped or wrapped to the model's window).
+
+        A window below the silence gate is reported as ``"silence"`` without running the model.
+        """
+        t0 = time.perf_counter()
+        y = self._prepare(y, sr)
+        level = float(np.quantile(frame_rms_dbfs(y), 0.95))
+        if self.silence_dbfs is not None and is_silent(y, threshold_dbfs=self.silence_dbfs):
+            return Prediction("silence", 1.0, {}, level, (time.perf_counter() - t0) * 1e3)
+        window = fix_length(y, self.config.window_samples, offset=(y.size - self.config.window_samples) // 2)
+        probs = self.probabilities(window[None])[0]
+        k = int(np.argmax(probs))
+        return Prediction(self.class_names[k], float(probs[k]), dict(zip(self.class_names, map(float, probs))),
+                          level, (time.perf_counter() - t0) * 1e3)
+
+    def predict_segments(self, y: np.ndarray, sr: int, *, hop_seconds: float | None = None) -> pd.DataFrame:
+        """Classify long audio window by window: one row per segment with start/end times and probabilities."""
+        y = self._prepare(y, sr)
+        n = self.config.window_samples
+        hop = None if hop_seconds is None else max(1, int(hop_seconds * self.config.sample_rate))
+        windows, starts = segment(y, n, hop=hop)
+        return self._score(windows, starts, min(n, y.size))
+
+    def predict_file(self, path: str | Path, *, hop_seconds: float | None = None, block_seconds: float = 600.0) -> pd.DataFrame:
+        """Classify a file of any length in bounded memory (streamed in blocks); one row per segment."""
+        n = self.config.window_samples
+        hop = n if hop_seconds is None else max(1, int(hop_seconds * self.config.sample_rate))
+        rows: list[pd.DataFrame] = []
+        carry = np.zeros(0, np.float32)
+        consumed = 0  # samples of the file before ``carry`` starts
+        for block in stream_blocks(path, self.config.sample_rate, block_seconds=block_seconds):
+            carry = np.concatenate([carry, block])
+            if carry.size < n + hop:
+                continue
+            k = (carry.size - n) // hop + 1
+            starts = np.arange(k) * hop
+            rows.append(self._score(np.stack([carry[s : s + n] for s in starts]), consumed + starts, n))
+            carry = carry[k * hop :]
+            consumed += k * hop
+        if carry.size and (consumed == 0 or carry.size > n // 2 or not rows):
+            # A short file, or a tail worth classifying: wrapped to a full window.
+            rows.append(self._score(fix_length(carry, n)[None], np.array([consumed]), min(n, carry.size)))
+        table = pd.concat(rows, ignore_index=True)
+        table.insert(0, "path", str(path))
+        return table
+
+    def _score(self, windows: np.ndarray, starts: np.ndarray, length: int) -> pd.DataFrame:
+        probs = self.probabilities(windows)
+        sr = self.config.sample_rate
+        table = pd.DataFrame({"start_s": starts / sr, "end_s": (starts + length) / sr})
+        table["label"] = [self.class_names[k] for k in probs.argmax(axis=1)]
+        for k, name in enumerate(self.class_names):
+            table[f"p_{name}"] = probs[:, k]
+        return table
+
+    def classify_file(self, path: str | Path) -> tuple[str, np.ndarray]:
+        """File-level decision: the class with the highest mean probability over its windows."""
+        table = self.predict_file(path)
+        probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
+        return self.class_names[int(probs.argmax())], probs
+
+
+def load_and_predict(predictor: Predictor, path: str | Path) -> Prediction:
+    """Load a file and classify its (middle) window."""
+    y, sr = load_audio(path)
+    return predictor.predict(y, sr)

@@ -1,0 +1,50 @@
+"""Process-wide set-up, done explicitly (importing the library changes no global state)."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "setup_notebook", "default_device", "worker_init_fn"]
+
+
+def default_device() -> torch.device:
+    """CUDA when present, CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch, and make cuDNN deterministic.
+
+    Notebook: 01_generate_spectrograms.ipynb
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def worker_init_fn(worker_id: int) -> None:
+    """DataLoader workers get distinct, reproducible numpy/python seeds."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed + worker_id)
+    random.seed(seed + worker_id)
+
+
+def setup_notebook(seed: int = 0, *, threads: int | None = None) -> torch.device:
+    """What every notebook's first code cell calls: seeds, thread count, plot style; returns the device.
+
+    Notebook: 01_generate_spectrograms.ipynb
+    """
+    import matplotlib
+
+    seed_everything(seed)
+    if threads is None:
+        threads = int(os.environ.get("AUDIOCLF_THREADS", min(os.cpu_count() or 1, 4)))
+    torch.set_num_threads(max(1, threads))
+    matplotlib.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "axes.grid": False})
+    return default_device()

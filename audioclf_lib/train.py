@@ -1,0 +1,212 @@
+"""The one training loop (notebooks 02-04) and evaluation on held-out windows.
+
+Features are computed on the fly from augmented waveforms by the same
+:class:`~audioclf_lib.features.FeatureExtractor` the Predictor uses, on the training device.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .augment import spec_augment
+from .checkpoint import atomic_write_bytes
+from .features import FeatureExtractor
+from .metrics import classification_metrics
+from .models import AudioClassifier
+from .runtime import default_device, seed_everything, worker_init_fn
+from .windows import TrainWindows
+
+__all__ = ["TrainConfig", "fit", "predict_proba", "evaluate_windows", "worst_clips"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyperparameters (saved in the checkpoint's ``train_summary``).
+
+    Notebook: 02_train_cnn.ipynb
+    """
+
+    num_epochs: int = 20
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    #: Stop when validation balanced accuracy has not improved for this many epochs.
+    patience: int = 6
+    seed: int = 0
+    spec_augment: bool = True
+    #: Mixed precision on CUDA (ignored on the CPU).
+    amp: bool = True
+    num_workers: int = 0
+
+
+def _batch_features(extractor: FeatureExtractor, y: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return extractor(y)
+
+
+def predict_proba(model: AudioClassifier, X: np.ndarray | torch.Tensor, *, extractor: FeatureExtractor | None = None,
+                  batch_size: int = 128, device: torch.device | None = None) -> np.ndarray:
+    """Probabilities (k, n_classes) for windows (``extractor`` given) or precomputed features."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    X = torch.as_tensor(X)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            xb = X[start : start + batch_size].to(device)
+            if extractor is not None:
+                xb = extractor(xb)
+            out.append(torch.softmax(model(xb).float(), dim=-1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, model.head.out_features), np.float32)
+
+
+def fit(
+    model: AudioClassifier,
+    extractor: FeatureExtractor,
+    train_set: TrainWindows,
+    val_windows: np.ndarray,
+    val_labels: np.ndarray,
+    *,
+    config: TrainConfig = TrainConfig(),
+    device: torch.device | str | None = None,
+    state_path: str | Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train ``model`` on random windows, validating each epoch; restore the best epoch's weights.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    val_windows, val_labels : held-out waveform windows (k, N) and labels (k,).
+    state_path : if given, the full training state is written there atomically after every
+        epoch, and an existing state is resumed from (an interrupted run loses at most one epoch).
+
+    Returns
+    -------
+    history : one row per epoch (loss, accuracy, validation metrics, seconds).
+    """
+    from tqdm.auto import tqdm
+
+    seed_everything(config.seed)
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    extractor = extractor.to(device).eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.num_epochs))
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(config.seed)
+    val_features = torch.cat([_batch_features(extractor, torch.as_tensor(val_windows[i : i + 128]).to(device)).cpu()
+                              for i in range(0, len(val_windows), 128)])
+    class_names = train_set.class_names
+
+    history: list[dict] = []
+    best = {"score": -1.0, "state": copy.deepcopy(model.state_dict()), "epoch": -1}
+    start_epoch = 0
+    if state_path is not None and Path(state_path).exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+
+    for epoch in range(start_epoch, config.num_epochs):
+        t0 = time.perf_counter()
+        train_set.set_epoch(epoch)
+        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
+                            worker_init_fn=worker_init_fn, drop_last=True)
+        model.train()
+        if getattr(model, "frozen_base", False):
+            model.eval()  # frozen BatchNorm statistics stay those of the base data
+            model.head.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        for yb, lb in tqdm(loader, desc=f"epoch {epoch + 1}/{config.num_epochs}", leave=False, disable=not progress):
+            yb, lb = yb.to(device, non_blocking=True), lb.to(device, non_blocking=True)
+            xb = _batch_features(extractor, yb)
+            if config.spec_augment:
+                xb = spec_augment(xb, generator=gen)
+            with torch.autocast(device.type, enabled=use_amp):
+                logits = model(xb)
+                loss = loss_fn(logits.float(), lb)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total_loss += float(loss.detach()) * len(lb)
+            correct += int((logits.argmax(1) == lb).sum())
+            seen += len(lb)
+        scheduler.step()
+        probs = predict_proba(model, val_features, device=device)
+        val_loss = float(nn.functional.nll_loss(torch.log(torch.as_tensor(probs) + 1e-9), torch.as_tensor(val_labels).long()))
+        m = classification_metrics(val_labels, probs.argmax(1), class_names)
+        row = {"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
+               "val_loss": val_loss, "val_acc": m["accuracy"], "val_bal_acc": m["balanced_accuracy"],
+               "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        history.append(row)
+        score = m["balanced_accuracy"] - 1e-3 * val_loss  # ties go to the better-calibrated epoch
+        if score > best["score"]:
+            best = {"score": score, "state": copy.deepcopy(model.state_dict()), "epoch": epoch}
+        if progress:
+            print(f"epoch {epoch + 1:2d}: loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
+                  f"val loss {val_loss:.3f} bal.acc {m['balanced_accuracy']:.3f} | {row['seconds']:.1f}s")
+        if state_path is not None:
+            buf = io.BytesIO()
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                        "generator": gen.get_state(), "history": history, "best": best, "epoch": epoch,
+                        "config": asdict(config)}, buf)
+            atomic_write_bytes(state_path, buf.getvalue())
+        if epoch - best["epoch"] >= config.patience:
+            if progress:
+                print(f"early stop: no improvement since epoch {best['epoch'] + 1}")
+            break
+    model.load_state_dict(best["state"])
+    model.eval()
+    return pd.DataFrame(history)
+
+
+def evaluate_windows(model: AudioClassifier, extractor: FeatureExtractor, windows: np.ndarray, table: pd.DataFrame,
+                     class_names: list[str], *, features: np.ndarray | None = None) -> tuple[dict, pd.DataFrame]:
+    """Window-level and clip-level metrics on held-out windows.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Returns the metrics (``window`` and ``clip`` keys, see :func:`classification_metrics`)
+    and ``table`` with predicted probabilities per window.
+    """
+    extractor = extractor.to(next(model.parameters()).device)
+    probs = predict_proba(model, features, batch_size=128) if features is not None else \
+        predict_proba(model, windows, extractor=extractor)
+    table = table.copy()
+    for k, name in enumerate(class_names):
+        table[f"p_{name}"] = probs[:, k]
+    table["pred"] = probs.argmax(1)
+    table["p_true"] = probs[np.arange(len(table)), table["label"].to_numpy()]
+    clip = table.groupby("clip").agg(label=("label", "first"), **{f"p_{n}": (f"p_{n}", "mean") for n in class_names})
+    clip_pred = clip[[f"p_{n}" for n in class_names]].to_numpy().argmax(1)
+    metrics = {"window": classification_metrics(table["label"].to_numpy(), table["pred"].to_numpy(), class_names),
+               "clip": classification_metrics(clip["label"].to_numpy(), clip_pred, class_names)}
+    return metrics, table
+
+
+def worst_clips(table: pd.DataFrame, class_names: list[str], n: int = 10) -> pd.DataFrame:
+    """The clips whose true class got the lowest mean probability, with their sources."""
+    per_clip = table.groupby("clip").agg(path=("path", "first"), source=("source", "first"), true=("class", "first"),
+                                         p_true=("p_true", "mean"), windows=("p_true", "size"))
+    means = table.groupby("clip")[[f"p_{c}" for c in class_names]].mean()
+    per_clip["predicted"] = [class_names[k] for k in means.to_numpy().argmax(1)]
+    return per_clip.sort_values("p_true").head(n).reset_index(drop=True)

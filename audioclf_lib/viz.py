@@ -1,0 +1,81 @@
+"""Plot helpers: each takes ``ax=None``, returns the figure and never calls ``plt.show()``."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .config import figures_dir
+
+__all__ = ["save_fig", "plot_waveform", "plot_spectrogram", "plot_confusion", "plot_history"]
+
+
+def _axes(ax, figsize=(6, 3)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def save_fig(fig: plt.Figure, name: str) -> Path:
+    """Save ``fig`` as ``figures/<name>.png`` (name prefixed with the notebook number, e.g. ``02_confusion``)."""
+    out = figures_dir() / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight", metadata={"Software": None})
+    return out
+
+
+def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) -> plt.Figure:
+    """Waveform against time in seconds."""
+    fig, ax = _axes(ax)
+    t = np.arange(len(y)) / sr
+    ax.plot(t, y, lw=0.5)
+    ax.set(xlabel="time (s)", ylabel="amplitude", xlim=(0, t[-1] if len(t) else 1), title=title)
+    return fig
+
+
+def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | None = None, ax=None,
+                     title: str | None = None, vmin: float | None = None, vmax: float | None = None,
+                     cmap: str = "magma", colorbar: bool = False, label: str = "") -> plt.Figure:
+    """A (n_mels, T) feature image, low bands at the bottom; time axis in seconds if ``sr`` and ``hop_length`` given."""
+    fig, ax = _axes(ax)
+    extent = None
+    if sr and hop_length:
+        extent = (0, S.shape[1] * hop_length / sr, 0, S.shape[0])
+    im = ax.imshow(S, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest")
+    ax.set(xlabel="time (s)" if extent else "frame", ylabel="mel band", title=title)
+    if colorbar:
+        fig.colorbar(im, ax=ax, label=label)
+    return fig
+
+
+def plot_confusion(cm: np.ndarray | Sequence, class_names: Sequence[str], *, ax=None, title: str | None = None,
+                   normalize: bool = True) -> plt.Figure:
+    """Confusion matrix with counts (and row-normalised shading)."""
+    cm = np.asarray(cm)
+    fig, ax = _axes(ax, figsize=(3.6, 3.2))
+    shade = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    ax.imshow(shade, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", color="white" if shade[i, j] > 0.6 else "black")
+    ax.set(xticks=range(len(class_names)), yticks=range(len(class_names)), xticklabels=class_names,
+           yticklabels=class_names, xlabel="predicted", ylabel="true", title=title)
+    return fig
+
+
+def plot_history(history: pd.DataFrame, *, ax=None, title: str | None = None) -> plt.Figure:
+    """Training loss and validation balanced accuracy per epoch."""
+    fig, ax = _axes(ax, figsize=(5, 3))
+    ax.plot(history["epoch"], history["train_loss"], label="train loss")
+    ax.plot(history["epoch"], history["val_loss"], label="val loss")
+    ax2 = ax.twinx()
+    ax2.plot(history["epoch"], history["val_bal_acc"], color="tab:green", label="val balanced acc.")
+    ax2.set_ylim(0, 1.02)
+    ax.set(xlabel="epoch", ylabel="loss", title=title)
+    lines = ax.get_lines() + ax2.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
+    return fig

@@ -1,0 +1,150 @@
+"""Fixed-length windows from decoded clips: random, class-balanced ones for training, fixed ones for evaluation.
+
+Training never sees clip length: short clips (1-2 s words) become full windows by joining
+random clips of the same class and split, or by wrapping, and long ones are cropped at random.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from .audio import fix_length, segment
+from .augment import WaveAugment
+from .data import ClipSet
+
+__all__ = ["TrainWindows", "eval_windows", "WindowTensors"]
+
+
+class TrainWindows(Dataset):
+    """Random training windows, class-balanced: each item draws a class uniformly, then a clip
+    (weighted by its length) and a random crop, then augments it.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Deterministic: item ``i`` of epoch ``e`` depends only on ``(seed, e, i)``; call
+    :meth:`set_epoch` each epoch.
+
+    Parameters
+    ----------
+    clips : the training split.
+    class_names : model classes; clips of other classes are ignored.
+    window_samples : window length in samples.
+    windows_per_epoch : dataset length.
+    augment : waveform augmentation, or ``None``.
+    transform : optional extra ``f(y, rng) -> y`` (e.g. a random microphone from ``devices``).
+    background_class : class whose clips are mixed into other classes' windows as background noise.
+    """
+
+    def __init__(
+        self,
+        clips: ClipSet,
+        class_names: Sequence[str],
+        window_samples: int,
+        *,
+        windows_per_epoch: int = 2_000,
+        augment: WaveAugment | None = WaveAugment(),
+        transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        background_class: str | None = "noise",
+        p_concat: float = 0.7,
+        seed: int = 0,
+    ):
+        self.clips = clips
+        self.class_names = list(class_names)
+        self.n = window_samples
+        self.windows_per_epoch = windows_per_epoch
+        self.augment = augment
+        self.transform = transform
+        self.p_concat = p_concat
+        self.seed = seed
+        self.epoch = 0
+        lengths = np.diff(clips.offsets)
+        self.by_class: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        for name in self.class_names:
+            idx = np.flatnonzero(clips.table["class"].to_numpy() == name)
+            if idx.size == 0:
+                raise ValueError(f"no training clips of class {name!r}")
+            self.by_class.append(idx)
+            w = np.minimum(lengths[idx], window_samples * 4).astype(np.float64)  # long tracks: capped weight
+            self.weights.append(w / w.sum())
+        bg = np.flatnonzero(clips.table["class"].to_numpy() == background_class) if background_class else np.array([])
+        self.background = bg
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.windows_per_epoch
+
+    def _draw_clip(self, label: int, rng: np.random.Generator) -> np.ndarray:
+        return self.clips.clip(int(rng.choice(self.by_class[label], p=self.weights[label])))
+
+    def _window(self, label: int, rng: np.random.Generator) -> np.ndarray:
+        y = self._draw_clip(label, rng)
+        if y.size >= self.n:
+            return fix_length(y, self.n, offset=int(rng.integers(0, y.size - self.n + 1)))
+        if rng.random() >= self.p_concat:
+            return fix_length(np.roll(y, int(rng.integers(0, y.size))), self.n)
+        pieces, total = [y], y.size
+        while total < self.n:  # join more clips of the same class: a stretch of continuous speech
+            nxt = self._draw_clip(label, rng)
+            pieces.append(nxt)
+            total += nxt.size
+        joined = np.concatenate(pieces)
+        return fix_length(joined, self.n, offset=int(rng.integers(0, joined.size - self.n + 1)))
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        rng = np.random.default_rng((self.seed, self.epoch, int(i)))
+        label = int(rng.integers(len(self.class_names)))
+        y = self._window(label, rng)
+        if self.transform is not None:
+            y = self.transform(y, rng)
+        if self.augment is not None:
+            background = None
+            if self.background.size and self.class_names[label] != "noise":
+                background = fix_length(self.clips.clip(int(rng.choice(self.background))), self.n,
+                                        offset=int(rng.integers(0, 1 << 30)) % max(1, self.n))
+            y = self.augment(y, self.clips.sample_rate, rng, background)
+        return torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), label
+
+
+def eval_windows(
+    clips: ClipSet, class_names: Sequence[str], window_samples: int, *, hop_samples: int | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every clip of ``class_names`` cut into fixed windows (short clips wrapped to length).
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Returns the windows (k, window_samples) and a table with one row per window:
+    ``clip`` (index into ``clips``), ``path``, ``class``, ``label``, ``source``, ``start_s``.
+    """
+    windows, rows = [], []
+    table = clips.table
+    for i, (path, cls, source) in enumerate(zip(table["path"], table["class"], table["source"])):
+        if cls not in class_names:
+            continue
+        w, starts = segment(clips.clip(i), window_samples, hop=hop_samples)
+        windows.append(w)
+        for s in starts:
+            rows.append({"clip": i, "path": path, "class": cls, "label": list(class_names).index(cls),
+                         "source": source, "start_s": s / clips.sample_rate})
+    if not windows:
+        return np.zeros((0, window_samples), np.float32), pd.DataFrame(rows)
+    return np.concatenate(windows), pd.DataFrame(rows)
+
+
+class WindowTensors(Dataset):
+    """Precomputed windows or features with labels (evaluation)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(np.ascontiguousarray(self.X[i])), int(self.y[i])

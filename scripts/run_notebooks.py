@@ -1,0 +1,84 @@
+"""Build and execute the notebooks in order, saving them with clean outputs.
+
+    python scripts/run_notebooks.py                 # all, full reference run, outputs committed
+    QUICK=1 python scripts/run_notebooks.py 01 02   # CI-sized run of some
+    python scripts/run_notebooks.py --out /tmp/nb    # write executed copies elsewhere
+
+Each notebook runs with its folder as working directory and fails the run on the first
+error. Outputs are normalised: no execution counts or timings, and the repository's
+absolute path replaced, so committed notebooks carry no machine paths.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_notebooks import ROOT, SRC, build  # noqa: E402
+
+MACHINE_PATH = re.compile(r"(/(?:tmp|work|root|home)/[^\s'\"]*)")
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop volatile metadata and machine paths from an executed notebook."""
+    root = str(ROOT)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "execute_result":
+                out["execution_count"] = None
+            if "text" in out:
+                out["text"] = MACHINE_PATH.sub("<path>", out["text"].replace(root, "<repo>"))
+            for key in ("text/plain", "text/html", "text/markdown"):
+                if key in out.get("data", {}):
+                    text = out["data"][key]
+                    text = "".join(text) if isinstance(text, list) else text
+                    out["data"][key] = MACHINE_PATH.sub("<path>", text.replace(root, "<repo>"))
+    nb.metadata.pop("papermill", None)
+    return nb
+
+
+def run(name: str, out_dir: Path, timeout: int) -> float:
+    path = build(name)
+    nb = nbformat.read(path, as_version=4)
+    t0 = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=True)
+    try:
+        client.execute()
+    finally:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(clean(nb), out_dir / path.name)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="notebook numbers or names (default: all, in order)")
+    parser.add_argument("--out", type=Path, default=ROOT / "notebooks", help="where executed notebooks are written")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args()
+    available = sorted(p.stem for p in SRC.glob("[0-9]*.py"))
+    names = [n for n in available if not args.names or any(n.startswith(a) for a in args.names)]
+    if not names:
+        parser.error(f"no notebook matches {args.names}; available: {available}")
+    quick = os.environ.get("QUICK", "0")
+    for name in names:
+        print(f"running {name} (QUICK={quick}) ...", flush=True)
+        seconds = run(name, args.out, args.timeout)
+        print(f"  done in {seconds:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
