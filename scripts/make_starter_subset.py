@@ -36,6 +36,29 @@ def select(manifest: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keep).sort_values("file").reset_index(drop=True)
 
 
+def write_credits(subset: pd.DataFrame, path: Path) -> None:
+    """One line per source with its licence and clip count; the manifest has the per-clip rows."""
+    lines = [
+        "# Credits for the bundled starter audio",
+        "",
+        "Every clip here is a real recording taken unchanged from the project's shared public corpus",
+        "(16 kHz mono Ogg Vorbis, at most 10 s). Sources are Debian packages of free games and educational",
+        "software, the Asterisk telephony voice prompts (Debian), and the Free Spoken Digit Dataset.",
+        "`manifest.csv` beside this file has one row per clip: class, source, file, the original file inside",
+        "its package (`orig_candidate`), segment start and length, original sample rate and licence.",
+        "The licences (GPL-2/GPL-3, CC-BY-SA-3.0, CC-BY-SA-4.0, Drascula licence) require attribution and,",
+        "for the share-alike ones, that redistributions carry the same licence: keep this file and the",
+        "manifest with the audio.",
+        "",
+        "| class | source | clips | licence |",
+        "|---|---|---|---|",
+    ]
+    for (cls, source), rows in subset.groupby(["class", "source"], sort=True):
+        licences = "; ".join(sorted(rows["license"].unique()))
+        lines.append(f"| {cls} | {source} | {len(rows)} | {licences} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
@@ -48,6 +71,7 @@ def main() -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(args.corpus / rel, dst)
     subset.assign(split="starter").to_csv(args.out / "manifest.csv", index=False)
+    write_credits(subset, args.out / "CREDITS.md")
     summary = subset.groupby("class").agg(clips=("file", "size"), minutes=("seg_dur_s", lambda s: round(s.sum() / 60, 1)))
     print(summary.to_string())
 
