@@ -1,0 +1,101 @@
+"""data.py / cache.py / windows.py: manifest, grouped splits without leakage, decoded clips, windows."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from audioclf_lib.cache import prepare_splits, load_splits
+from audioclf_lib.data import ClipSet, build_manifest, load_clips, split_manifest
+from audioclf_lib.windows import TrainWindows, eval_windows
+from tests.helpers import STARTER, toy_corpus, write_wav
+
+
+@pytest.fixture(scope="module")
+def starter_manifest():
+    manifest, skipped = build_manifest(STARTER)
+    return manifest
+
+
+def test_starter_manifest_has_sources_and_originals(starter_manifest):
+    m = starter_manifest
+    assert set(m["class"]) == {"music", "speech", "noise"}
+    assert (m["duration_s"] > 0).all() and m["source"].str.startswith(("deb_", "gh_")).all()
+    assert m["original"].nunique() < len(m)  # several clips per original recording exist
+
+
+@pytest.mark.parametrize("group_by", ["original", "source"])
+def test_split_is_grouped_deterministic_and_covers_every_class(starter_manifest, group_by):
+    a = split_manifest(starter_manifest, group_by=group_by, seed=3)
+    b = split_manifest(starter_manifest, group_by=group_by, seed=3)
+    assert a["split"].tolist() == b["split"].tolist()
+    assert (a.groupby(group_by)["split"].nunique() == 1).all()
+    assert set(a.groupby(["class", "split"]).size().index) == {(c, s) for c in ("music", "speech", "noise")
+                                                               for s in ("train", "val", "test")}
+    if group_by == "original":
+        share = a.groupby("split")["duration_s"].sum() / a["duration_s"].sum()
+        assert 0.6 < share["train"] < 0.8 and 0.08 < share["test"] < 0.22
+
+
+def test_split_changes_with_seed(starter_manifest):
+    assert split_manifest(starter_manifest, seed=0)["split"].tolist() != split_manifest(starter_manifest, seed=1)["split"].tolist()
+
+
+def test_manifest_without_csv_reads_names_and_reports_junk(tmp_path):
+    root = toy_corpus(tmp_path / "c")
+    (root / "music" / "notes.txt").write_text("not audio")
+    (root / "noise" / "broken.wav").write_bytes(b"RIFFxxxxWAVE")
+    (root / "speech").mkdir()
+    (root / "music" / "loop").symlink_to(root / "music")  # a symlink loop must not hang
+    manifest, skipped = build_manifest(root)
+    assert len(manifest) == 24
+    assert set(manifest["source"]) == {"toysrc"}
+    assert manifest["original"].str.endswith("orig0").any() and manifest["original"].nunique() == 12
+    reasons = dict(zip(skipped["path"].map(lambda p: p.rsplit("/", 1)[-1]), skipped["reason"]))
+    assert "not an audio file" in reasons["notes.txt"] and "unreadable" in reasons["broken.wav"]
+
+
+def test_missing_and_empty_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_manifest(tmp_path / "nope")
+    (tmp_path / "music").mkdir()
+    with pytest.raises(ValueError, match="no audio found"):
+        build_manifest(tmp_path)
+
+
+def test_load_clips_skips_silent_and_round_trips(tmp_path):
+    root = toy_corpus(tmp_path / "c", originals_per_class=2, segments=1)
+    write_wav(root / "music" / "quiet__x.wav", np.zeros(16_000, np.float32), 16_000)
+    manifest, _ = build_manifest(root)
+    clips, report = load_clips(manifest, root, 16_000, progress=False)
+    assert len(clips) == 4 and report["reason"].str.contains("silent").sum() == 1
+    clips.save(tmp_path / "cache" / "train")
+    again = ClipSet.load(tmp_path / "cache" / "train")
+    assert np.array_equal(again.audio, clips.audio) and again.table["path"].tolist() == clips.table["path"].tolist()
+
+
+def test_prepare_and_load_splits(tmp_path, monkeypatch):
+    root = toy_corpus(tmp_path / "c", originals_per_class=8)
+    monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="run notebooks/01_generate_spectrograms.ipynb first"):
+        load_splits(root=root)
+    splits, manifest, _ = prepare_splits(root, progress=False)
+    loaded = load_splits(root=root)
+    assert {k: len(v) for k, v in loaded.items()} == {k: len(v) for k, v in splits.items()}
+    write_wav(root / "music" / "new__clip.wav", np.ones(100, np.float32) * 0.1, 16_000)
+    with pytest.raises(FileNotFoundError):  # the corpus changed: the old cache is not reused
+        load_splits(root=root)
+
+
+def test_train_windows_balanced_deterministic(tmp_path):
+    root = toy_corpus(tmp_path / "c", originals_per_class=4)
+    manifest, _ = build_manifest(root)
+    clips, _ = load_clips(manifest, root, 16_000, progress=False)
+    ds = TrainWindows(clips, ["music", "noise"], 16_000 * 5, windows_per_epoch=200, seed=1)
+    labels = [ds[i][1] for i in range(200)]
+    assert 70 < sum(labels) < 130
+    y0, _ = ds[5]
+    assert y0.shape == (80_000,) and y0.dtype.is_floating_point
+    assert np.array_equal(ds[5][0].numpy(), y0.numpy())
+    ds.set_epoch(1)
+    assert not np.array_equal(ds[5][0].numpy(), y0.numpy())
+    windows, table = eval_windows(clips, ["music", "noise"], 80_000)
+    assert windows.shape == (len(clips), 80_000) and set(table["label"]) == {0, 1}
