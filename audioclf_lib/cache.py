@@ -69,9 +69,9 @@ def prepare_splits(
     manifest = split_manifest(manifest, group_by=group_by, seed=seed)
     if quick:
         share = {"train": quick_clips_per_class, "val": quick_clips_per_class // 2, "test": quick_clips_per_class // 2}
-        manifest = (manifest.groupby(["class", "split"], group_keys=False)
-                    .apply(lambda g: g.sample(n=min(len(g), share[g.name[1]]), random_state=seed), include_groups=True)
-                    .sort_values("path").reset_index(drop=True))
+        manifest = pd.concat([g.sample(n=min(len(g), share[split]), random_state=seed)
+                              for (_, split), g in manifest.groupby(["class", "split"])])
+        manifest = manifest.sort_values("path").reset_index(drop=True)
     out = audio_cache_path(sample_rate, root=root, quick=quick, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     splits: dict[str, ClipSet] = {}

@@ -39,6 +39,7 @@ from audioclf_lib.config import CLASS_NAMES, REPO_ROOT, FeatureConfig, data_dir
 from audioclf_lib.data import build_manifest, split_manifest, split_table
 from audioclf_lib.features import FeatureExtractor, seed_image_via_matplotlib
 from audioclf_lib.runtime import setup_notebook
+from audioclf_lib.timing import time_ms
 
 device = setup_notebook(seed=SEED)
 corpus = data_dir()
@@ -65,7 +66,7 @@ manifest.groupby("class").agg(clips=("path", "size"), sources=("source", "nuniqu
 
 # %%
 rng = np.random.default_rng(SEED)
-probe = manifest.groupby("class", group_keys=False).apply(lambda g: g.sample(min(len(g), 40), random_state=SEED))
+probe = pd.concat([g.sample(min(len(g), 40), random_state=SEED) for _, g in manifest.groupby("class")])
 levels, hf_share = [], []
 for rel in probe["path"]:
     y, sr = audio.load_audio(corpus / rel, SAMPLE_RATE)
@@ -89,7 +90,7 @@ axes[2].set(title="original sample rate", xlabel="")
 axes[3].set(title="energy above 4 kHz", xlabel="dB re total")
 axes[0].legend()
 fig.tight_layout()
-viz.save_fig(fig, "01_corpus_traps")
+viz.save_fig(fig, "01_corpus_traps");
 
 # %% [markdown]
 # What the plots say, and what the pipeline does about each:
@@ -121,7 +122,7 @@ for col, (cls, row) in enumerate(examples.items()):
     M = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=1024, hop_length=256, n_mels=64, fmin=20, fmax=8000)
     viz.plot_spectrogram(librosa.power_to_db(M, ref=np.max), sr=sr, hop_length=256, ax=axes[2, col], title="64-band mel (dB)")
 fig.tight_layout()
-viz.save_fig(fig, "01_waveform_to_mel")
+viz.save_fig(fig, "01_waveform_to_mel");
 
 # %% [markdown]
 # The mel scale spends its 64 bands where hearing (and these classes) differ: narrow bands at low
@@ -159,7 +160,7 @@ viz.plot_spectrogram(loud, ax=axes[0], title="music window, features", vmin=-1, 
 narrow = extractor(torch.from_numpy(band_limit(window, sr, 3400.0))[None])[0, 0].numpy()
 viz.plot_spectrogram(narrow, ax=axes[1], title="same window band-limited to 3.4 kHz (training augmentation)", vmin=-1, vmax=1)
 fig.tight_layout()
-viz.save_fig(fig, "01_normalisation_bandlimit")
+viz.save_fig(fig, "01_normalisation_bandlimit");
 
 # %% [markdown]
 # ## 6. The silence filter
@@ -176,7 +177,7 @@ ax.axhline(SILENCE_DBFS, color="grey", ls="--", label=f"gate {SILENCE_DBFS:g} dB
 ax.axhline(np.quantile(levels, 0.95), color="tab:green", ls=":", label="95th percentile")
 ax.set(xlabel="time (s)", ylabel="dBFS", title="music window: frame levels")
 ax.legend(fontsize=8)
-viz.save_fig(fig, "01_silence_gate")
+viz.save_fig(fig, "01_silence_gate");
 print("silent?", audio.is_silent(window, threshold_dbfs=SILENCE_DBFS),
       "| silent at -90 dB gain?", audio.is_silent(window * 10 ** (-90 / 20), threshold_dbfs=SILENCE_DBFS))
 
@@ -227,7 +228,7 @@ for r, cls in enumerate(CLASS_NAMES):
 for ax in axes.flat:
     ax.title.set_fontsize(8)
 fig.tight_layout()
-viz.save_fig(fig, "01_gallery")
+viz.save_fig(fig, "01_gallery");
 
 # %% [markdown]
 # ## 10. The seed representations, and what they cost
@@ -239,10 +240,9 @@ viz.save_fig(fig, "01_gallery")
 #
 # A colormap maps one grey level to a colour: it adds no information, it triples (or quadruples) the numbers. The
 # alpha channel of magma is always 1. Binning multiplies the size by 10 again while every pixel is non-zero in exactly one layer.
+# Timings below are medians on one CPU thread (`timing.time_ms`).
 
 # %%
-import time
-
 rgb_config = config.replace(representation="seed_rgb", n_mels=128)
 binned_config = config.replace(representation="binned3d", image_size=(128, 313))
 rows = []
@@ -250,15 +250,11 @@ w = torch.from_numpy(window)[None]
 for label, cfg in [("log-mel (ours)", config), ("seed RGB image, tensor ops", rgb_config), ("seed-003 binned RGBA", binned_config)]:
     fe = FeatureExtractor(cfg)
     x = fe(w)
-    t0 = time.perf_counter()
-    for _ in range(20):
-        fe(w)
     rows.append({"representation": label, "shape": tuple(x.shape[1:]), "values": x[0].numel(),
-                 "ms per 5-s window": (time.perf_counter() - t0) / 20 * 1e3})
-t0 = time.perf_counter()
+                 "ms per 5-s window": time_ms(lambda: fe(w), repeat=20)["median_ms"]})
 img = seed_image_via_matplotlib(window, sr)
 rows.append({"representation": "seed RGB via matplotlib + PNG (the seed's way)", "shape": img.shape, "values": img.size,
-             "ms per 5-s window": (time.perf_counter() - t0) * 1e3})
+             "ms per 5-s window": time_ms(lambda: seed_image_via_matplotlib(window, sr), repeat=5, warmup=1)["median_ms"]})
 costs = pd.DataFrame(rows)
 costs["values vs log-mel"] = (costs["values"] / costs["values"].iloc[0]).round(1)
 costs.round(2)
@@ -272,7 +268,7 @@ axes[1].set(title="seed RGB image 3×155×154 (tensor ops)")
 axes[2].imshow(img.transpose(1, 2, 0) * 0.5 + 0.5)
 axes[2].set(title="seed RGB via matplotlib PNG")
 fig.tight_layout()
-viz.save_fig(fig, "01_seed_representations")
+viz.save_fig(fig, "01_seed_representations");
 
 # %% [markdown]
 # ## Summary
