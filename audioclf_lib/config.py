@@ -21,6 +21,7 @@ __all__ = [
     "cache_dir",
     "figures_dir",
     "checkpoints_dir",
+    "run_checkpoints_dir",
     "quick_mode",
 ]
 
@@ -153,6 +154,16 @@ def figures_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Bundled reference checkpoints (installed with the package)."""
     return _env_path("AUDIOCLF_CHECKPOINTS", Path(__file__).resolve().parent / "checkpoints")
+
+
+def run_checkpoints_dir(quick: bool) -> Path:
+    """Where a notebook run writes the checkpoints it trains.
+
+    A full run writes the bundled reference checkpoints (:func:`checkpoints_dir`); a QUICK run
+    writes to ``<cache>/checkpoints-quick`` so CI never overwrites them, and later QUICK
+    notebooks read from there.
+    """
+    return cache_dir() / "checkpoints-quick" if quick else checkpoints_dir()
 
 
 def quick_mode() -> bool:
