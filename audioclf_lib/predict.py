@@ -98,49 +98,64 @@ class Predictor:
         return Prediction(self.class_names[k], float(probs[k]), dict(zip(self.class_names, map(float, probs))),
                           level, (time.perf_counter() - t0) * 1e3)
 
-    def predict_segments(self, y: np.ndarray, sr: int, *, hop_seconds: float | None = None) -> pd.DataFrame:
-        """Classify long audio window by window: one row per segment with start/end times and probabilities."""
-        y = self._prepare(y, sr)
-        n = self.config.window_samples
-        hop = None if hop_seconds is None else max(1, int(hop_seconds * self.config.sample_rate))
-        windows, starts = segment(y, n, hop=hop)
-        return self._score(windows, starts, min(n, y.size))
+    def predict_segments(self, y: np.ndarray, sr: int, *, window_seconds: float | None = None,
+                         hop_seconds: float | None = None) -> pd.DataFrame:
+        """Classify long audio window by window: one row per segment with start/end times and probabilities.
 
-    def predict_file(self, path: str | Path, *, hop_seconds: float | None = None, block_seconds: float = 600.0) -> pd.DataFrame:
-        """Classify a file of any length in bounded memory (streamed in blocks); one row per segment."""
-        n = self.config.window_samples
-        hop = n if hop_seconds is None else max(1, int(hop_seconds * self.config.sample_rate))
-        rows: list[pd.DataFrame] = []
-        carry = np.zeros(0, np.float32)
-        consumed = 0  # samples of the file before ``carry`` starts
+        Windows follow :func:`audioclf_lib.audio.segment`: every ``hop``, a trailing piece of at
+        least half a window is kept (wrapped), and a short clip gives one wrapped window.
+        """
+        y = self._prepare(y, sr)
+        n, hop = self._window_hop(window_seconds, hop_seconds)
+        windows, starts = segment(y, n, hop=hop)
+        return self._score(windows, starts, n, y.size)
+
+    def predict_file(self, path: str | Path, *, window_seconds: float | None = None, hop_seconds: float | None = None,
+                     block_seconds: float = 300.0) -> pd.DataFrame:
+        """Like :meth:`predict_segments` for a file of any length, in bounded memory (decoded in blocks).
+
+        Gives the same windows as loading the whole file and calling :meth:`predict_segments`.
+        """
+        n, hop = self._window_hop(window_seconds, hop_seconds)
+        tables: list[pd.DataFrame] = []
+        buffer, buffer_start, next_start, total = np.zeros(0, np.float32), 0, 0, 0
         for block in stream_blocks(path, self.config.sample_rate, block_seconds=block_seconds):
-            carry = np.concatenate([carry, block])
-            if carry.size < n + hop:
-                continue
-            k = (carry.size - n) // hop + 1
-            starts = np.arange(k) * hop
-            rows.append(self._score(np.stack([carry[s : s + n] for s in starts]), consumed + starts, n))
-            carry = carry[k * hop :]
-            consumed += k * hop
-        if carry.size and (consumed == 0 or carry.size > n // 2 or not rows):
-            # A short file, or a tail worth classifying: wrapped to a full window.
-            rows.append(self._score(fix_length(carry, n)[None], np.array([consumed]), min(n, carry.size)))
-        table = pd.concat(rows, ignore_index=True)
+            buffer = np.concatenate([buffer, block])
+            total += block.size
+            starts = np.arange(next_start, total - n + 1, hop)
+            if starts.size:
+                windows = np.stack([buffer[s - buffer_start : s - buffer_start + n] for s in starts])
+                tables.append(self._score(windows, starts, n, total))
+                next_start = int(starts[-1]) + hop
+            buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
+            buffer_start = max(buffer_start, next_start)
+        if not tables or (next_start < total and total - next_start >= n / 2):
+            tail = buffer[next_start - buffer_start :] if tables else buffer
+            tables.append(self._score(fix_length(tail, n)[None], np.array([next_start if tables else 0]), n, total))
+        table = pd.concat(tables, ignore_index=True)
         table.insert(0, "path", str(path))
         return table
 
-    def _score(self, windows: np.ndarray, starts: np.ndarray, length: int) -> pd.DataFrame:
+    def _window_hop(self, window_seconds: float | None, hop_seconds: float | None) -> tuple[int, int]:
+        sr = self.config.sample_rate
+        n = self.config.window_samples if window_seconds is None else int(round(window_seconds * sr))
+        hop = n if hop_seconds is None else int(round(hop_seconds * sr))
+        if n < self.config.n_fft or hop <= 0:
+            raise ValueError(f"window {n} samples / hop {hop} samples: need window >= n_fft ({self.config.n_fft}) and hop > 0")
+        return n, hop
+
+    def _score(self, windows: np.ndarray, starts: np.ndarray, n: int, total: int) -> pd.DataFrame:
         probs = self.probabilities(windows)
         sr = self.config.sample_rate
-        table = pd.DataFrame({"start_s": starts / sr, "end_s": (starts + length) / sr})
+        table = pd.DataFrame({"start_s": starts / sr, "end_s": np.minimum(starts + n, total) / sr})
         table["label"] = [self.class_names[k] for k in probs.argmax(axis=1)]
         for k, name in enumerate(self.class_names):
             table[f"p_{name}"] = probs[:, k]
         return table
 
-    def classify_file(self, path: str | Path) -> tuple[str, np.ndarray]:
+    def classify_file(self, path: str | Path, **window_options) -> tuple[str, np.ndarray]:
         """File-level decision: the class with the highest mean probability over its windows."""
-        table = self.predict_file(path)
+        table = self.predict_file(path, **window_options)
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs
 

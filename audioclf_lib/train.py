@@ -19,13 +19,14 @@ from torch.utils.data import DataLoader
 
 from .augment import spec_augment
 from .checkpoint import atomic_write_bytes
+from .config import FeatureConfig
 from .features import FeatureExtractor
 from .metrics import classification_metrics
 from .models import AudioClassifier
 from .runtime import default_device, seed_everything, worker_init_fn
 from .windows import TrainWindows
 
-__all__ = ["TrainConfig", "fit", "predict_proba", "evaluate_windows", "worst_clips"]
+__all__ = ["TrainConfig", "fit", "predict_proba", "evaluate_windows", "worst_clips", "TrainedModel", "train_classifier"]
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def fit(
             seen += len(lb)
         scheduler.step()
         probs = predict_proba(model, val_features, device=device)
-        val_loss = float(nn.functional.nll_loss(torch.log(torch.as_tensor(probs) + 1e-9), torch.as_tensor(val_labels).long()))
+        val_loss = float(nn.functional.nll_loss(torch.log(torch.as_tensor(probs) + 1e-9), torch.as_tensor(np.array(val_labels)).long()))
         m = classification_metrics(val_labels, probs.argmax(1), class_names)
         row = {"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                "val_loss": val_loss, "val_acc": m["accuracy"], "val_bal_acc": m["balanced_accuracy"],
@@ -210,3 +211,74 @@ def worst_clips(table: pd.DataFrame, class_names: list[str], n: int = 10) -> pd.
     means = table.groupby("clip")[[f"p_{c}" for c in class_names]].mean()
     per_clip["predicted"] = [class_names[k] for k in means.to_numpy().argmax(1)]
     return per_clip.sort_values("p_true").head(n).reset_index(drop=True)
+
+
+@dataclass
+class TrainedModel:
+    """What :func:`train_classifier` returns: the model, its front end and everything measured."""
+
+    name: str
+    model: AudioClassifier
+    feature_config: FeatureConfig
+    class_names: list[str]
+    history: pd.DataFrame
+    metrics: dict
+    test_table: pd.DataFrame
+    train_summary: dict
+
+    def save(self, path: str | Path, **extra_summary) -> Path:
+        """Save as a checkpoint carrying config, classes, training summary and test metrics."""
+        from .checkpoint import save_checkpoint
+
+        return save_checkpoint(path, self.model, model_name=self.name, class_names=self.class_names,
+                               feature_config=self.feature_config, model_kwargs=getattr(self.model, "init_kwargs", {}),
+                               train_summary={**self.train_summary, **extra_summary}, metrics={"test": self.metrics})
+
+
+def train_classifier(
+    model_name: str,
+    class_names: list[str],
+    feature_config: FeatureConfig,
+    splits: dict,
+    *,
+    train_config: TrainConfig = TrainConfig(),
+    windows_per_epoch: int = 2048,
+    model_kwargs: dict | None = None,
+    transform=None,
+    augment=None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> TrainedModel:
+    """Build ``model_name``, train it on ``splits['train']`` windows, pick the best epoch on ``val``, test on ``test``.
+
+    Notebook: 02_train_cnn.ipynb
+
+    The recipe notebooks 02-04 share; ``transform`` (e.g. a random microphone) and ``augment``
+    (default :class:`~audioclf_lib.augment.WaveAugment`) shape the training windows.
+    """
+    from .augment import WaveAugment
+    from .cache import eval_set
+    from .models import build_model
+
+    model_kwargs = dict(model_kwargs or {})
+    seed_everything(train_config.seed)  # the initial weights depend on the seed too
+    model = build_model(model_name, len(class_names), **model_kwargs)
+    model.init_kwargs = model_kwargs
+    extractor = FeatureExtractor(feature_config)
+    train_set = TrainWindows(splits["train"], class_names, feature_config.window_samples, windows_per_epoch=windows_per_epoch,
+                             augment=augment if augment is not None else WaveAugment(), transform=transform,
+                             seed=train_config.seed)
+    val_windows, val_table, _ = eval_set(splits["val"], "val", feature_config, class_names, with_features=False)
+    history = fit(model, extractor, train_set, val_windows, val_table["label"].to_numpy(), config=train_config,
+                  device=device, progress=progress)
+    test_windows, test_table, test_features = eval_set(splits["test"], "test", feature_config, class_names)
+    metrics, test_table = evaluate_windows(model, extractor, test_windows, test_table, class_names, features=test_features)
+    summary = {
+        "train_config": asdict(train_config),
+        "windows_per_epoch": windows_per_epoch,
+        "epochs_run": int(len(history)),
+        "best_epoch": int(history["val_bal_acc"].idxmax()) + 1 if len(history) else 0,
+        "clips": {split: {c: int((s.table["class"] == c).sum()) for c in class_names} for split, s in splits.items()},
+        "sources": sorted(set(splits["train"].table["source"])),
+    }
+    return TrainedModel(model_name, model.cpu().eval(), feature_config, list(class_names), history, metrics, test_table, summary)

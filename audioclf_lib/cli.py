@@ -1,0 +1,193 @@
+"""Command line: ``python -m audioclf_lib {models,classify,evaluate,...}`` (also installed as ``audioclf``).
+
+Every command goes through the same :class:`~audioclf_lib.predict.Predictor` as the notebooks and
+the live demo. A bad file is reported on stderr with its reason and the batch goes on; the exit
+status is 1 when any input failed, 2 for usage errors (unknown model, missing folder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "collect_audio_files"]
+
+
+class UsageError(Exception):
+    """Bad arguments: printed as one line, exit status 2."""
+
+
+def collect_audio_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files and folders (searched recursively) -> audio files, plus notes on paths that do not exist."""
+    from .audio import AUDIO_EXTENSIONS
+
+    files, missing = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
+        elif p.exists() or p.is_symlink():
+            files.append(p)
+        else:
+            missing.append(f"{p}: no such file or folder")
+    return files, missing
+
+
+def _predictor(name: str, device: str | None):
+    from .checkpoint import CheckpointError
+    from .predict import Predictor
+
+    try:
+        return Predictor(name, device=device)
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .checkpoint import CheckpointError, bundled_checkpoints, load_checkpoint
+    from .models import count_parameters
+
+    rows = []
+    for name, path in bundled_checkpoints().items():
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as exc:
+            rows.append({"name": name, "model": f"UNUSABLE: {exc}"})
+            continue
+        test = ckpt.metrics.get("test", {}).get("window", {})
+        rows.append({"name": name, "model": ckpt.model_name, "classes": "/".join(ckpt.class_names),
+                     "features": ckpt.feature_config.representation + ("+per_freq" if ckpt.feature_config.normalization == "per_freq" else ""),
+                     "params": count_parameters(ckpt.model), "MiB": round(path.stat().st_size / 2**20, 2),
+                     "test bal.acc": test.get("balanced_accuracy"), "test macro-F1": test.get("macro_f1")})
+    if not rows:
+        print("no bundled checkpoints: run notebooks 02-04 (make reproduce)")
+        return 1
+    table = pd.DataFrame(rows)
+    if args.json:
+        print(table.to_json(orient="records"))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .audio import AudioError
+
+    predictor = _predictor(args.model, args.device)
+    files, problems = collect_audio_files(args.paths)
+    tables = []
+    for path in files:
+        try:
+            tables.append(predictor.predict_file(path, window_seconds=args.window, hop_seconds=args.hop))
+        except AudioError as exc:
+            problems.append(str(exc))
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    if not tables:
+        print("nothing classified", file=sys.stderr)
+        return 1
+    table = pd.concat(tables, ignore_index=True)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    print(table.to_string(index=False, max_rows=args.max_rows, float_format=lambda v: f"{v:.3f}"))
+    print(f"{len(tables)} file(s) classified, {len(table)} segment(s), {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .audio import AudioError
+    from .data import scan_corpus
+    from .metrics import classification_metrics
+
+    predictor = _predictor(args.model, args.device)
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such folder (expected one subfolder per class: {', '.join(predictor.class_names)})")
+    try:
+        pairs, notes = scan_corpus(root, predictor.class_names)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; this model knows {predictor.class_names}") from None
+    y_true, y_pred, problems = [], [], []
+    for cls, path in pairs:
+        try:
+            label, _ = predictor.classify_file(path, window_seconds=args.window, hop_seconds=args.hop)
+        except AudioError as exc:
+            problems.append(str(exc))
+            continue
+        y_true.append(predictor.class_names.index(cls))
+        y_pred.append(predictor.class_names.index(label))
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    if not y_true:
+        print("no file could be classified", file=sys.stderr)
+        return 1
+    m = classification_metrics(np.array(y_true), np.array(y_pred), predictor.class_names)
+    print(f"model {predictor.name} ({predictor.checkpoint.model_name}) on {root}: {m['n']} files, {len(problems)} skipped")
+    print(f"accuracy {m['accuracy']:.4f} | balanced accuracy {m['balanced_accuracy']:.4f} | macro-F1 {m['macro_f1']:.4f}")
+    for name, pc in m["per_class"].items():
+        print(f"  {name:>8}: recall {pc['recall']:.4f}  precision {pc['precision']:.4f}  n={pc['support']}")
+    width = max(len(c) for c in predictor.class_names) + 2
+    print("confusion (rows true, columns predicted):")
+    print(" " * width + "".join(f"{c:>{width}}" for c in predictor.class_names))
+    for name, row in zip(predictor.class_names, m["confusion"]):
+        print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+    if args.json:
+        print(json.dumps({"model": predictor.name, "dir": str(root), "skipped": len(problems), **m}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m audioclf_lib", description="Music / speech / noise classification.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the bundled checkpoints with their classes and metrics")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    p.set_defaults(func=cmd_models)
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", default="music-speech-noise", help="bundled name (see `models`) or checkpoint path")
+        p.add_argument("--window", type=float, default=None, help="window length in seconds (default: the model's, 5 s)")
+        p.add_argument("--hop", type=float, default=None, help="hop between windows in seconds (default: the window)")
+        p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+
+    p = sub.add_parser("classify", help="classify files or folders, one row per window")
+    p.add_argument("paths", nargs="+", help="audio files or folders")
+    model_options(p)
+    p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    p.add_argument("--max-rows", type=int, default=60, help="rows printed (the CSV has all)")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("evaluate", help="accuracy on a folder with one subfolder per class")
+    p.add_argument("dir", help="folder with music/, speech/, noise/ subfolders (classes the model lacks are ignored)")
+    model_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(func=cmd_evaluate)
+
+    for name, module in (("bench", "bench"), ("export-onnx", "onnx_export")):
+        try:
+            mod = __import__(f"audioclf_lib.{module}", fromlist=["add_arguments"])
+        except ImportError:
+            continue
+        p = sub.add_parser(name, help=mod.__doc__.splitlines()[0] if mod.__doc__ else name)
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

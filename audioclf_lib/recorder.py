@@ -1,0 +1,336 @@
+"""Record labelled clips from your own microphone into ``data/devices/<name>/<class>/`` (notebook 04).
+
+Notebook: 04_device_mismatch_finetune.ipynb
+
+Two layers, kept apart:
+
+- the **recording core** (no UI): :func:`input_device_status` says in plain words whether an input
+  device can be opened, :func:`record_clip` records one stretch of audio, and
+  :func:`record_clips` records ``n`` consecutive clips from one open stream and writes each as a
+  16-bit WAV file, returning the paths it wrote;
+- the **widget** :class:`RecorderWidget` (ipywidgets): a device name, a class, a clip count,
+  Record / Stop buttons, a progress bar and a status line. It runs :func:`record_clips` in a
+  background thread and only displays what the core reports.
+
+``sounddevice`` and ``ipywidgets`` are imported when first needed, so importing this module
+never touches the audio system.
+"""
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+__all__ = [
+    "RecorderError",
+    "input_device_status",
+    "record_clip",
+    "record_clips",
+    "device_folder",
+    "count_clips",
+    "RecorderWidget",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class RecorderError(RuntimeError):
+    """Recording failed; the message says why in plain words (no device, no audio arriving...)."""
+
+
+def _sounddevice():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # the PortAudio shared library is missing
+        raise RecorderError(f"sounddevice cannot load PortAudio ({exc}); install libportaudio2") from None
+    return sd
+
+
+def input_device_status(device: int | str | None = None) -> tuple[bool, str]:
+    """Whether an input device can be used: ``(True, "name, N channels, rate Hz")`` or ``(False, reason)``.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Never raises: a missing PortAudio library, no sound server or no input device all come
+    back as ``False`` with a sentence a user can act on.
+    """
+    try:
+        sd = _sounddevice()
+    except RecorderError as exc:
+        return False, str(exc)
+    try:
+        info = sd.query_devices(device, kind="input")
+    except (sd.PortAudioError, ValueError) as exc:
+        return False, f"no input device ({str(exc).strip() or type(exc).__name__}): no microphone is connected or reachable"
+    if int(info.get("max_input_channels", 0)) < 1:
+        return False, f"device {info.get('name')!r} has no input channels"
+    return True, f"{info['name']}, {int(info['max_input_channels'])} input channel(s), default {info['default_samplerate']:g} Hz"
+
+
+def _check_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(f"{what}={value!r}: use letters, digits, '_', '-' or '.' (it becomes a folder name)")
+    return value
+
+
+def device_folder(root: str | Path, device_name: str) -> Path:
+    """``<root>/<device_name>``, with the name checked to be a plain folder name."""
+    return Path(root) / _check_name(device_name, "device_name")
+
+
+def count_clips(folder: str | Path, class_names: Sequence[str]) -> dict[str, int]:
+    """Number of ``.wav`` clips per class under ``folder/<class>/``."""
+    folder = Path(folder)
+    return {c: len(list((folder / c).glob("*.wav"))) if (folder / c).is_dir() else 0 for c in class_names}
+
+
+def _open_stream(sd, sr: int, device, blocks: "queue.Queue[np.ndarray]", status_flags: list[str]):
+    def on_block(indata, frames, time_info, status):
+        if status:
+            status_flags.append(str(status))
+        blocks.put(indata[:, 0].copy())
+
+    try:
+        return sd.InputStream(samplerate=sr, channels=1, dtype="float32", device=device, callback=on_block)
+    except (sd.PortAudioError, ValueError) as exc:
+        raise RecorderError(f"cannot open the input device ({str(exc).strip()}): no microphone is connected or reachable") from None
+
+
+def record_clips(
+    n_clips: int,
+    folder: str | Path,
+    class_name: str,
+    *,
+    seconds: float = 5.0,
+    sr: int = 16_000,
+    device: int | str | None = None,
+    prefix: str = "clip",
+    on_progress: Callable[[int, int, Path], None] | None = None,
+    stop_event: threading.Event | None = None,
+    timeout_s: float = 5.0,
+) -> list[Path]:
+    """Record ``n_clips`` consecutive clips of ``seconds`` into ``folder/<class_name>/`` as 16-bit WAV.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    One input stream stays open for all clips, so they follow each other without gaps. Each
+    clip is written as soon as it is complete (``<prefix>_<timestamp>_<k>.wav``, never over an
+    existing file) and ``on_progress(k, n_clips, path)`` is called. Setting ``stop_event`` stops
+    after the clip being recorded is dropped; the clips already written stay.
+
+    Returns
+    -------
+    paths : the files written, in order.
+
+    Raises
+    ------
+    ValueError
+        Bad counts, lengths, rates or names (the offending value in the message).
+    RecorderError
+        No usable input device, or no audio arriving for ``timeout_s`` seconds.
+    """
+    if int(n_clips) != n_clips or n_clips < 1:
+        raise ValueError(f"n_clips={n_clips} must be a positive integer")
+    if not 0.1 <= seconds <= 600:
+        raise ValueError(f"seconds={seconds} must lie between 0.1 and 600")
+    if not 1_000 <= sr <= 192_000:
+        raise ValueError(f"sr={sr} Hz must lie between 1000 and 192000")
+    _check_name(class_name, "class_name")
+    _check_name(prefix, "prefix")
+    out_dir = Path(folder) / class_name
+    sd = _sounddevice()
+    n = int(round(seconds * sr))
+    blocks: queue.Queue[np.ndarray] = queue.Queue()
+    status_flags: list[str] = []
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    written: list[Path] = []
+    with _open_stream(sd, sr, device, blocks, status_flags):
+        pending: list[np.ndarray] = []
+        have = 0
+        while len(written) < n_clips:
+            if stop_event is not None and stop_event.is_set():
+                break
+            try:
+                block = blocks.get(timeout=timeout_s)
+            except queue.Empty:
+                raise RecorderError(f"the input device delivered no audio for {timeout_s:g} s "
+                                    f"({len(written)} of {n_clips} clips written)") from None
+            pending.append(block)
+            have += len(block)
+            while have >= n and len(written) < n_clips:
+                joined = np.concatenate(pending)
+                clip, rest = joined[:n], joined[n:]
+                pending, have = [rest], len(rest)
+                out_dir.mkdir(parents=True, exist_ok=True)
+                k = len(written)
+                path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
+                while path.exists():  # a second session within the same second
+                    k += 1000
+                    path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
+                sf.write(str(path), clip, sr, subtype="PCM_16")
+                written.append(path)
+                if on_progress is not None:
+                    on_progress(len(written), n_clips, path)
+    return written
+
+
+def record_clip(seconds: float, *, sr: int = 16_000, device: int | str | None = None, timeout_s: float = 5.0) -> np.ndarray:
+    """Record ``seconds`` of audio from the input device: float32, shape ``(round(seconds * sr),)``.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+    """
+    if not 0.01 <= seconds <= 600:
+        raise ValueError(f"seconds={seconds} must lie between 0.01 and 600")
+    sd = _sounddevice()
+    n = int(round(seconds * sr))
+    blocks: queue.Queue[np.ndarray] = queue.Queue()
+    got: list[np.ndarray] = []
+    have = 0
+    with _open_stream(sd, sr, device, blocks, []):
+        while have < n:
+            try:
+                block = blocks.get(timeout=timeout_s)
+            except queue.Empty:
+                raise RecorderError(f"the input device delivered no audio for {timeout_s:g} s") from None
+            got.append(block)
+            have += len(block)
+    return np.concatenate(got)[:n]
+
+
+class RecorderWidget:
+    """A small recorder for notebooks: pick a device name and a class, record N clips, see progress.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Clips go to ``<root>/<device name>/<class>/`` through :func:`record_clips`, in a background
+    thread, so the notebook stays responsive and Stop works. Show it with ``display(rec.widget)``
+    (or just ``rec`` as the last expression of a cell); :meth:`start`, :meth:`stop` and
+    :meth:`join` do from code what the buttons do (tests, headless runs).
+
+    When no input device can be opened the Record button is disabled and the status line says why.
+    """
+
+    def __init__(self, root: str | Path, class_names: Sequence[str] = ("music", "noise"), *,
+                 device_name: str = "my_laptop", n_clips: int = 10, seconds: float = 5.0, sr: int = 16_000,
+                 input_device: int | str | None = None):
+        import ipywidgets as w
+
+        self.root = Path(root)
+        self.class_names = list(class_names)
+        self.sr = sr
+        self.input_device = input_device
+        self.written: list[Path] = []
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.device_name = w.Text(value=device_name, description="device")
+        self.class_name = w.Dropdown(options=self.class_names, value=self.class_names[0], description="class")
+        self.n_clips = w.BoundedIntText(value=n_clips, min=1, max=500, description="clips")
+        self.seconds = w.BoundedFloatText(value=seconds, min=0.5, max=60.0, step=0.5, description="seconds")
+        self.record_button = w.Button(description="Record", button_style="danger", icon="circle")
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
+        self.status = w.Label()
+        self.counts = w.HTML()
+        self.record_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.available, self.device_info = input_device_status(input_device)
+        if self.available:
+            self.status.value = f"ready: {self.device_info}"
+        else:
+            self.record_button.disabled = True
+            self.status.value = f"recording unavailable: {self.device_info}"
+        self._update_counts()
+        self.widget = w.VBox([
+            w.HBox([self.device_name, self.class_name]),
+            w.HBox([self.n_clips, self.seconds]),
+            w.HBox([self.record_button, self.stop_button, self.progress]),
+            self.status,
+            self.counts,
+        ])
+
+    def _ipython_display_(self):  # pragma: no cover - notebook display
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def folder(self) -> Path:
+        """``<root>/<device name>``: where the clips of the current device go."""
+        return device_folder(self.root, self.device_name.value)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _update_counts(self) -> None:
+        try:
+            counts = count_clips(self.folder, self.class_names)
+        except ValueError as exc:
+            self.counts.value = f"<i>{exc}</i>"
+            return
+        cells = " · ".join(f"{c}: <b>{k}</b>" for c, k in counts.items())
+        self.counts.value = f"clips in <code>{self.device_name.value}/</code>: {cells}"
+
+    def start(self) -> bool:
+        """Start recording with the current settings; ``False`` if it cannot (the status says why)."""
+        if self.running:
+            return False
+        if not self.available:
+            self.status.value = f"recording unavailable: {self.device_info}"
+            return False
+        try:
+            folder = self.folder
+        except ValueError as exc:
+            self.status.value = str(exc)
+            return False
+        n, cls, seconds = int(self.n_clips.value), self.class_name.value, float(self.seconds.value)
+        self._stop.clear()
+        self.error = None
+        self.progress.value = 0.0
+        self.record_button.disabled = True
+        self.stop_button.disabled = False
+        self.status.value = f"recording {n} × {seconds:g} s of {cls!r} ..."
+
+        def on_progress(k: int, total: int, path: Path) -> None:
+            self.written.append(path)
+            self.progress.value = k / total
+            self.status.value = f"recording {cls!r}: {k}/{total} clips written"
+            self._update_counts()
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            try:
+                paths = record_clips(n, folder, cls, seconds=seconds, sr=self.sr, device=self.input_device,
+                                     on_progress=on_progress, stop_event=self._stop)
+                what = "stopped" if self._stop.is_set() else "done"
+                self.status.value = (f"{what}: {len(paths)} clip(s) of {cls!r} in {folder.name}/{cls}/ "
+                                     f"({time.perf_counter() - t0:.1f} s)")
+            except (RecorderError, ValueError, OSError) as exc:
+                self.error = str(exc)
+                self.status.value = f"error: {exc}"
+            finally:
+                self.record_button.disabled = False
+                self.stop_button.disabled = True
+                self._update_counts()
+
+        self._thread = threading.Thread(target=work, name="audioclf-recorder", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Stop after the clip being recorded (clips already written stay)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the recording thread; ``True`` when it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
