@@ -1,0 +1,90 @@
+"""Export a checkpoint's model to ONNX and run it with ONNX Runtime (the front end stays in torch).
+
+    python -m audioclf_lib export-onnx --model music-speech-noise [--out model.onnx]
+
+The export is checked against PyTorch on random features before it is written; the ONNX file
+carries the feature config and class names as metadata, so it is self-describing.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import Checkpoint, atomic_write_bytes, load_checkpoint
+from .features import FeatureExtractor
+
+__all__ = ["export_onnx", "OnnxModel", "add_arguments", "run"]
+
+OPSET = 17
+
+
+def _example_input(ckpt: Checkpoint) -> torch.Tensor:
+    extractor = FeatureExtractor(ckpt.feature_config)
+    with torch.no_grad():
+        return extractor(torch.randn(2, ckpt.feature_config.window_samples) * 0.1)
+
+
+def export_onnx(checkpoint: str | Path | Checkpoint, out_path: str | Path, *, atol: float = 1e-4) -> tuple[Path, float]:
+    """Write the model as ONNX (dynamic batch) and return the path and the max |ONNX - PyTorch| on test input.
+
+    Raises ``RuntimeError`` if ONNX Runtime disagrees with PyTorch by more than ``atol``.
+    """
+    import onnx
+
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    model = ckpt.model.eval()
+    x = _example_input(ckpt)
+    buf = io.BytesIO()
+    torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["features"],
+                      output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+    proto = onnx.load_from_string(buf.getvalue())
+    for key, value in (("audioclf.feature_config", json.dumps(ckpt.feature_config.to_dict())),
+                       ("audioclf.class_names", json.dumps(ckpt.class_names)), ("audioclf.model_name", ckpt.model_name)):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    data = proto.SerializeToString()
+    runner = OnnxModel(data)
+    with torch.no_grad():
+        diff = float(np.abs(runner(x.numpy()) - model(x).numpy()).max())
+    if diff > atol:
+        raise RuntimeError(f"ONNX export of {ckpt.model_name} differs from PyTorch by {diff:.2e} (> {atol:g})")
+    atomic_write_bytes(out_path, data)
+    return Path(out_path), diff
+
+
+class OnnxModel:
+    """ONNX Runtime session on the CPU: features (B, ...) float32 -> logits (B, n_classes)."""
+
+    def __init__(self, path_or_bytes: str | Path | bytes, *, threads: int = 1):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        source = path_or_bytes if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.class_names = json.loads(meta["audioclf.class_names"]) if "audioclf.class_names" in meta else None
+
+    def __call__(self, features: np.ndarray | torch.Tensor) -> np.ndarray:
+        if isinstance(features, torch.Tensor):
+            features = features.numpy()
+        return self.session.run(None, {"features": np.ascontiguousarray(features, dtype=np.float32)})[0]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="music-speech-noise", help="bundled name or checkpoint path")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: <model>.onnx in the current folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ckpt = load_checkpoint(args.model)
+    out = args.out or Path(f"{Path(str(args.model)).stem}.onnx")
+    path, diff = export_onnx(ckpt, out)
+    print(f"wrote {path} ({path.stat().st_size / 2**10:.0f} KiB); max |ONNX - PyTorch| = {diff:.2e}")
+    return 0

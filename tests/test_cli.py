@@ -1,0 +1,89 @@
+"""The command line on a fresh clone: bundled checkpoints, real test-split recordings, clear errors."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from audioclf_lib.checkpoint import bundled_checkpoints
+from audioclf_lib.data import build_manifest, split_manifest
+from tests.helpers import STARTER, write_wav
+
+BUNDLED = ["music-noise", "music-noise-seed", "music-speech-noise"]
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "audioclf_lib", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def test_split_folder(tmp_path_factory):
+    """A class-folder tree of held-out (test split) starter recordings: 8 per class."""
+    manifest = split_manifest(build_manifest(STARTER)[0], seed=0)
+    root = tmp_path_factory.mktemp("heldout")
+    for cls, rows in manifest[manifest["split"] == "test"].groupby("class"):
+        (root / cls).mkdir()
+        for rel in rows.sample(n=8, random_state=0)["path"]:
+            shutil.copy(STARTER / rel, root / cls)
+    return root
+
+
+def test_bundled_checkpoints_exist():
+    assert set(BUNDLED) <= set(bundled_checkpoints()), "run notebook 02 (make reproduce) to write the bundled checkpoints"
+
+
+def test_models_lists_bundled_with_metrics():
+    out = cli("models", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["music-speech-noise"]["classes"] == "music/speech/noise"
+    assert rows["music-noise"]["test bal.acc"] > 0.9
+
+
+def test_evaluate_on_held_out_recordings(test_split_folder):
+    out = cli("evaluate", "--model", "music-speech-noise", test_split_folder, "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["n"] == 24 and result["balanced_accuracy"] >= 0.8
+    assert "confusion" in out.stdout and "balanced accuracy" in out.stdout
+    two = json.loads(cli("evaluate", "--model", "music-noise", test_split_folder, "--json").stdout.splitlines()[-1])
+    assert two["n"] == 16  # the speech folder is ignored for a music/noise model
+
+
+def test_classify_long_file_windows_and_csv(tmp_path, test_split_folder):
+    music = sorted((test_split_folder / "music").iterdir())[:3]
+    import soundfile as sf
+
+    y = np.concatenate([sf.read(p, dtype="float32")[0] for p in music])
+    long = write_wav(tmp_path / "long.wav", y, 16_000)
+    out = cli("classify", "--model", "music-noise", long, "--hop", "2.5", "--csv", tmp_path / "out.csv")
+    assert out.returncode == 0, out.stderr
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert len(table) >= 10 and {"start_s", "end_s", "label", "p_music", "p_noise"} <= set(table.columns)
+    assert (table["label"] == "music").mean() >= 0.7
+    assert np.allclose(table["p_music"] + table["p_noise"], 1, atol=1e-4)
+
+
+def test_classify_reports_bad_files_and_keeps_going(tmp_path, test_split_folder):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    good = sorted((test_split_folder / "noise").iterdir())[0]
+    out = cli("classify", "--model", "music-noise", good, bad, tmp_path / "missing.ogg")
+    assert out.returncode == 1
+    assert "bad.wav" in out.stderr and "missing.ogg: no such file" in out.stderr
+    assert good.name in out.stdout
+
+
+def test_usage_errors_exit_2(tmp_path):
+    out = cli("classify", "--model", "no-such-model", tmp_path)
+    assert out.returncode == 2 and "no checkpoint 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
+    out = cli("evaluate", "--model", "music-noise", tmp_path / "nope")
+    assert out.returncode == 2 and "no such folder" in out.stderr
+    (tmp_path / "empty" / "music").mkdir(parents=True)
+    out = cli("evaluate", "--model", "music-noise", tmp_path / "empty")
+    assert out.returncode == 2 and "no audio found" in out.stderr
