@@ -68,7 +68,15 @@ class Predictor:
         y = check_finite(to_mono(np.asarray(y, dtype=np.float32)))
         if y.size == 0:
             raise AudioError("<array>", "empty audio (0 samples)")
-        return resample(y, sr, self.config.sample_rate)
+        y = resample(y, sr, self.config.sample_rate)
+        self._check_duration("<array>", y.size)
+        return y
+
+    def _check_duration(self, source: object, n_samples: int) -> None:
+        # Shorter than one FFT frame there is no spectrum to classify.
+        if n_samples < self.config.n_fft:
+            raise AudioError(source, f"too short to classify ({n_samples / self.config.sample_rate * 1e3:.0f} ms; "
+                                     f"need at least {self.config.n_fft / self.config.sample_rate * 1e3:.0f} ms)")
 
     @torch.inference_mode()
     def probabilities(self, windows: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> np.ndarray:
@@ -129,6 +137,7 @@ class Predictor:
                 next_start = int(starts[-1]) + hop
             buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
             buffer_start = max(buffer_start, next_start)
+        self._check_duration(path, total)
         if not tables or (next_start < total and total - next_start >= n / 2):
             tail = buffer[next_start - buffer_start :] if tables else buffer
             tables.append(self._score(fix_length(tail, n)[None], np.array([next_start if tables else 0]), n, total))
