@@ -35,12 +35,15 @@ fi
 "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (audioclf)" >/dev/null
 
 # JupyterLab: start the kernel without a dialog and fetch no news (the browser test needs a quiet page).
-overrides="$VENV/share/jupyter/lab/settings/overrides.json"
-mkdir -p "$(dirname "$overrides")"
-cat > "$overrides" <<'JSON'
-{
-  "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": true},
-  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}
-}
-JSON
+# Merged into any existing overrides rather than replacing them.
+"$VENV/bin/python" - <<'PY'
+import json, sys
+from pathlib import Path
+path = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.json"
+path.parent.mkdir(parents=True, exist_ok=True)
+settings = json.loads(path.read_text()) if path.exists() else {}
+settings.setdefault("@jupyterlab/notebook-extension:tracker", {})["autoStartDefaultKernel"] = True
+settings.setdefault("@jupyterlab/apputils-extension:notification", {}).update(fetchNews="false", checkForUpdates=False)
+path.write_text(json.dumps(settings, indent=2))
+PY
 echo "setup: ready ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "| CUDA" if torch.cuda.is_available() else "| CPU")'))"
