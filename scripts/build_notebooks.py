@@ -49,17 +49,22 @@ def parse(text: str) -> nbformat.NotebookNode:
     return nb
 
 
-def build(name: str) -> Path:
-    src = SRC / f"{name}.py"
-    out = ROOT / "notebooks" / f"{name}.ipynb"
-    nbformat.write(parse(src.read_text()), out)
+def load(name: str) -> nbformat.NotebookNode:
+    """The notebook built from its source, in memory."""
+    return parse((SRC / f"{name}.py").read_text())
+
+
+def build(name: str, out_dir: Path = ROOT / "notebooks") -> Path:
+    """Write the output-less notebook to ``out_dir`` (the committed, executed one is written by run_notebooks)."""
+    out = out_dir / f"{name}.ipynb"
+    nbformat.write(load(name), out)
     return out
 
 
 def main(argv: list[str]) -> None:
     names = argv or sorted(p.stem for p in SRC.glob("[0-9]*.py"))
     for name in names:
-        print("built", build(name).relative_to(ROOT))
+        print("built", build(name).relative_to(ROOT), "(no outputs: run scripts/run_notebooks.py to execute)")
 
 
 if __name__ == "__main__":

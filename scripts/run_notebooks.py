@@ -21,7 +21,7 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_notebooks import ROOT, SRC, build  # noqa: E402
+from build_notebooks import ROOT, SRC, load  # noqa: E402
 
 MACHINE_PATH = re.compile(r"(/(?:tmp|work|root|home)/[^\s'\"]*)")
 
@@ -49,16 +49,16 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def run(name: str, out_dir: Path, timeout: int) -> float:
-    path = build(name)
-    nb = nbformat.read(path, as_version=4)
+    """Execute notebook ``name`` (built from its source in memory, run in notebooks/) and write it to ``out_dir``."""
+    nb = load(name)
     t0 = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=True)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}}, store_widget_state=True)
     try:
         client.execute()
     finally:
         out_dir.mkdir(parents=True, exist_ok=True)
-        nbformat.write(clean(nb), out_dir / path.name)
+        nbformat.write(clean(nb), out_dir / f"{name}.ipynb")
     return time.perf_counter() - t0
 
 
