@@ -52,6 +52,8 @@ __all__ = [
     "DeviceProfile",
     "PHONE",
     "LAPTOP",
+    "TELEPHONE",
+    "WEBCAM",
     "PRESETS",
     "get_profile",
     "capsule_sos",
@@ -65,6 +67,8 @@ __all__ = [
     "random_device",
     "RandomDevice",
     "simulate_clips",
+    "select_clips",
+    "take_clips",
     "MixedWindows",
     "devices_dir",
     "write_device_clips",
@@ -176,7 +180,7 @@ class DeviceProfile:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}={value} must lie in [0, 1]")
-        if self.hum_share + self.white_share > 1.0:
+        if self.hum_share + self.white_share > 1.0 + 1e-9:
             raise ValueError(f"hum_share + white_share = {self.hum_share + self.white_share} exceeds 1")
         if self.agc_ratio < 1.0:
             raise ValueError(f"agc_ratio={self.agc_ratio} must be >= 1")
@@ -260,8 +264,25 @@ LAPTOP = DeviceProfile(
     agc_max_gain_db=20.0,
 )
 
-#: Named presets.
-PRESETS: dict[str, DeviceProfile] = {"phone": PHONE, "laptop": LAPTOP}
+#: A telephone line (held out: used only to test how models generalise): 300-3,400 Hz band,
+#: G.711 mu-law at 8 kHz, line hiss at 25 dB SNR and a handset AGC.
+TELEPHONE = DeviceProfile(
+    name="telephone", highpass_hz=300.0, highpass_order=4, lowpass_hz=3_400.0, lowpass_order=6,
+    snr_db=25.0, hum_share=0.1, white_share=0.9, hum_hz=60.0, agc_target_dbfs=-18.0, agc_ratio=4.0,
+    codec_sr=8_000, mu_law=True,
+)
+
+#: A cheap USB webcam microphone (held out): thin lows, a presence peak and a dip from its
+#: housing, 60-Hz USB ground-loop hum, hiss at 12 dB SNR, strong AGC, 10-bit effective ADC.
+WEBCAM = DeviceProfile(
+    name="webcam", highpass_hz=150.0, highpass_order=3,
+    resonances=(Resonance(2_000.0, 6.0, 1.5), Resonance(4_500.0, -8.0, 2.0)), lowpass_hz=7_000.0,
+    snr_db=12.0, hum_hz=60.0, hum_share=0.3, white_share=0.5, fan_rpm=2_000.0, fan_blades=7,
+    agc_target_dbfs=-16.0, agc_ratio=6.0, agc_max_gain_db=30.0, clip_db=1.0, bits=10,
+)
+
+#: Named presets: ``phone`` and ``laptop`` for the lesson, ``telephone`` and ``webcam`` held out.
+PRESETS: dict[str, DeviceProfile] = {"phone": PHONE, "laptop": LAPTOP, "telephone": TELEPHONE, "webcam": WEBCAM}
 
 
 def get_profile(name: str | DeviceProfile) -> DeviceProfile:
@@ -515,7 +536,7 @@ def simulate(y: np.ndarray, sr: int, profile: DeviceProfile | str, seed: int | S
     x = s
     if profile.snr_db is not None:
         n = len(y)
-        fan_share = 1.0 - profile.hum_share - profile.white_share
+        fan_share = max(0.0, 1.0 - profile.hum_share - profile.white_share)
         parts = []
         if fan_share > 0:
             fan = fan_noise(n, sr, rng, rpm=profile.fan_rpm, blades=profile.fan_blades, corner_hz=profile.fan_corner_hz,
@@ -613,7 +634,7 @@ def random_device(rng: np.random.Generator, sr: int = 16_000) -> DeviceProfile:
         kw["snr_db"] = float(u(-3.0, 30.0))
         shares = rng.dirichlet([1.0, 0.6, 0.6]) * (rng.random(3) < [0.9, 0.5, 0.6])
         shares = shares / shares.sum() if shares.sum() > 0 else np.array([1.0, 0.0, 0.0])
-        kw.update(hum_share=float(shares[1]), white_share=float(shares[2]), hum_hz=float(rng.choice([50.0, 60.0])),
+        kw.update(hum_share=float(shares[1]), white_share=float(min(shares[2], 1.0 - shares[1])), hum_hz=float(rng.choice([50.0, 60.0])),
                   hum_harmonics=int(rng.integers(3, 20)), fan_rpm=float(u(1_500.0, 6_500.0)),
                   fan_blades=int(rng.integers(5, 60)), fan_corner_hz=float(np.exp(u(np.log(100.0), np.log(3_000.0)))),
                   fan_slope_db_per_octave=float(u(-9.0, -1.0)), fan_tone_share=float(u(0.0, 0.5)))
@@ -673,6 +694,39 @@ def simulate_clips(clips: ClipSet, device: DeviceProfile | str | Callable[[int],
         profile = device(int(i)) if callable(device) and not isinstance(device, (DeviceProfile, str)) else device
         pieces.append(simulate(clips.clip(int(i)), clips.sample_rate, profile, np.random.default_rng((seed, int(i)))))
     table = clips.table.iloc[keep].reset_index(drop=True).copy()
+    table["n_samples"] = [len(p) for p in pieces]
+    offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
+    audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    return ClipSet(audio, offsets, table, clips.sample_rate)
+
+
+def select_clips(clips: ClipSet, n_clips: int, class_names: Sequence[str], *, seed: int = 0) -> ClipSet:
+    """``n_clips`` clips of ``class_names``, as evenly spread over the classes as possible (a new device's few recordings).
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Each class's clips are shuffled once with ``seed`` and the first ones taken, so the
+    selections for growing ``n_clips`` are nested (5 clips are among the 10), which keeps a
+    learning curve free of selection noise. The first classes get the remainder.
+    """
+    if n_clips < 0:
+        raise ValueError(f"n_clips={n_clips} must be >= 0")
+    classes = clips.table["class"].to_numpy()
+    per_class = [n_clips // len(class_names) + (k < n_clips % len(class_names)) for k in range(len(class_names))]
+    keep = []
+    for k, (name, n) in enumerate(zip(class_names, per_class)):
+        idx = np.flatnonzero(classes == name)
+        if n > len(idx):
+            raise ValueError(f"asked for {n} clips of {name!r}, the split has {len(idx)}")
+        keep.extend(np.random.default_rng((seed, k)).permutation(idx)[:n].tolist())
+    return take_clips(clips, np.sort(np.asarray(keep, dtype=np.int64)))
+
+
+def take_clips(clips: ClipSet, indices: Sequence[int] | np.ndarray) -> ClipSet:
+    """The clips at ``indices`` (in that order) as a new :class:`ClipSet`."""
+    indices = np.asarray(indices, dtype=np.int64)
+    pieces = [clips.clip(int(i)) for i in indices]
+    table = clips.table.iloc[indices].reset_index(drop=True).copy()
     table["n_samples"] = [len(p) for p in pieces]
     offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
     audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)

@@ -21,6 +21,7 @@ import queue
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -178,6 +179,9 @@ def record_clips(
                 written.append(path)
                 if on_progress is not None:
                     on_progress(len(written), n_clips, path)
+    if status_flags:
+        warnings.warn(f"the input stream reported {len(status_flags)} problem(s) ({status_flags[0]}): "
+                      "some audio may have been dropped; a busy machine records gaps", stacklevel=2)
     return written
 
 

@@ -1,0 +1,164 @@
+"""The recorder: clear messages without a microphone, and real clips from the virtual microphone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audioclf_lib import recorder
+from audioclf_lib.audio import load_audio
+from tests.helpers import starter_clip
+
+SR = 16_000
+
+
+def best_match(recorded: np.ndarray, played: np.ndarray) -> tuple[int, float]:
+    """Offset in ``played`` where ``recorded`` (shorter) fits best, and the Pearson r there."""
+    n = len(recorded)
+    size = 1 << int(np.ceil(np.log2(len(played) + n)))
+    xcorr = np.fft.irfft(np.fft.rfft(played, size) * np.conj(np.fft.rfft(recorded, size)), size)[: len(played) - n + 1]
+    # Normalise by the energy of each stretch of ``played`` so loud passages do not win by loudness alone.
+    cumulative = np.concatenate([[0.0], np.cumsum(np.square(played, dtype=np.float64))])
+    energy = cumulative[n:] - cumulative[:-n]
+    lag = int(np.argmax(xcorr / np.sqrt(energy + 1e-12)))
+    return lag, float(np.corrcoef(played[lag : lag + n], recorded)[0, 1])
+
+
+def wait_until_audible(mic, timeout: float = 10.0) -> None:
+    """Block until the virtual room is loud (paplay has started), so every recorded clip lies inside the playback."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if np.sqrt(np.mean(mic.record(0.1, sr=SR) ** 2)) > 0.01:
+            return
+    raise AssertionError("the played clip never reached the microphone")
+
+
+def matches_played(recorded: np.ndarray, played: np.ndarray, *, piece_s: float = 0.25) -> tuple[float, float, int]:
+    """How well ``recorded`` matches ``played``, piece by piece: (median r, share of pieces with r > 0.9, lag of the whole).
+
+    Piecewise, so that one dropout of the loaded test machine's sound server (a gap that shifts
+    the rest of the clip) does not hide that every piece is the played music.
+    """
+    n = int(piece_s * SR)
+    rs = [best_match(recorded[a : a + n], played)[1] for a in range(0, len(recorded) - n + 1, n)]
+    return float(np.median(rs)), float(np.mean(np.asarray(rs) > 0.9)), best_match(recorded, played)[0]
+
+
+# -- no microphone: plain messages, nothing blocks ----------------------------------------------------------
+
+def test_status_without_an_input_device_is_a_sentence(monkeypatch):
+    sd = pytest.importorskip("sounddevice")
+
+    def no_device(*args, **kwargs):
+        raise sd.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sd, "query_devices", no_device)
+    ok, message = recorder.input_device_status()
+    assert not ok and "no input device" in message and "-1" in message
+
+
+def test_widget_without_a_device_disables_record(monkeypatch, tmp_path):
+    monkeypatch.setattr(recorder, "input_device_status", lambda device=None: (False, "no input device (test)"))
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="nodev")
+    assert rec.record_button.disabled and "unavailable" in rec.status.value and "test" in rec.status.value
+    assert rec.start() is False and rec.join(1) and rec.written == []
+    assert "music: <b>0</b>" in rec.counts.value
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n_clips": 0}, "n_clips=0"),
+    ({"n_clips": 2.5}, "n_clips=2.5"),
+    ({"seconds": 0.0}, "seconds=0.0"),
+    ({"class_name": "../music"}, "class_name='../music'"),
+    ({"sr": 50}, "sr=50"),
+])
+def test_record_clips_rejects_bad_arguments(tmp_path, kwargs, match):
+    args = {"n_clips": 1, "folder": tmp_path, "class_name": "music", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        recorder.record_clips(**args)
+
+
+def test_device_folder_and_counts(tmp_path):
+    assert recorder.device_folder(tmp_path, "lenovo_legion-5") == tmp_path / "lenovo_legion-5"
+    with pytest.raises(ValueError, match="device_name"):
+        recorder.device_folder(tmp_path, "a/b")
+    (tmp_path / "dev" / "music").mkdir(parents=True)
+    sf.write(tmp_path / "dev" / "music" / "x.wav", np.zeros(100, np.float32), SR)
+    assert recorder.count_clips(tmp_path / "dev", ["music", "noise"]) == {"music": 1, "noise": 0}
+
+
+# -- the virtual microphone: real recordings ---------------------------------------------------------------
+
+@pytest.mark.audio
+def test_record_clips_writes_what_the_microphone_hears(virtual_mic, tmp_path):
+    clip = starter_clip("music", 0)
+    played, sr = load_audio(clip)
+    assert sr == SR and len(played) >= 8 * SR, "the starter music clip should be 16 kHz and long enough"
+    n_clips, seconds = 3, 1.5
+    progress = []
+    playback = virtual_mic.play(clip)
+    try:
+        wait_until_audible(virtual_mic)
+        paths = recorder.record_clips(n_clips, tmp_path / "vmic", "music", seconds=seconds, sr=SR,
+                                      on_progress=lambda k, n, p: progress.append((k, n, p)))
+    finally:
+        playback.stop()
+    assert len(paths) == n_clips and [k for k, _, _ in progress] == [1, 2, 3]
+    assert [p for _, _, p in progress] == paths
+    lags = []
+    for path in paths:
+        assert path.exists() and path.parent == tmp_path / "vmic" / "music" and path.suffix == ".wav"
+        info = sf.info(str(path))
+        assert info.samplerate == SR and info.channels == 1 and info.frames == int(seconds * SR)
+        y, _ = sf.read(str(path), dtype="float32")
+        assert np.sqrt(np.mean(y ** 2)) > 0.01, f"{path.name} is silent"
+        median_r, share, lag = matches_played(y, played)
+        assert median_r > 0.95 and share >= 0.75, f"{path.name} does not match the played clip (r={median_r:.3f}, {share:.0%})"
+        lags.append(lag)
+    # Consecutive clips from one stream: each starts where the previous ended (a dropout may shift it a little).
+    assert np.allclose(np.diff(lags), seconds * SR, atol=0.1 * SR), lags
+    assert recorder.count_clips(tmp_path / "vmic", ["music", "noise"]) == {"music": 3, "noise": 0}
+
+
+@pytest.mark.audio
+def test_widget_records_from_the_virtual_microphone(virtual_mic, tmp_path):
+    clip = starter_clip("music", 1)
+    played, _ = load_audio(clip, SR)
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="vmic", n_clips=2, seconds=1.0)
+    assert rec.available and not rec.record_button.disabled, rec.status.value
+    playback = virtual_mic.play(clip)
+    try:
+        wait_until_audible(virtual_mic)
+        rec.record_button.click()
+        assert rec.running and rec.record_button.disabled and not rec.stop_button.disabled
+        assert rec.join(timeout=15), "recording did not finish"
+    finally:
+        playback.stop()
+    assert rec.error is None, rec.error
+    assert rec.progress.value == 1.0 and rec.status.value.startswith("done: 2 clip(s)")
+    assert not rec.record_button.disabled and rec.stop_button.disabled
+    assert len(rec.written) == 2 and all(p.parent == tmp_path / "vmic" / "music" for p in rec.written)
+    for path in rec.written:
+        y, sr = sf.read(str(path), dtype="float32")
+        assert sr == SR and len(y) == SR
+        median_r, share, _ = matches_played(y, played)
+        assert median_r > 0.95 and share >= 0.75, f"{path.name}: r={median_r:.3f}, {share:.0%} of pieces match"
+    assert "music: <b>2</b>" in rec.counts.value
+
+
+@pytest.mark.audio
+def test_stop_keeps_the_clips_already_written(virtual_mic, tmp_path):
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="vmic", n_clips=50, seconds=0.5)
+    rec.class_name.value = "noise"
+    assert rec.start()
+    import time
+
+    deadline = time.monotonic() + 10
+    while len(rec.written) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rec.stop_button.click()
+    assert rec.join(timeout=5)
+    assert 2 <= len(rec.written) < 50 and rec.status.value.startswith("stopped")
+    assert all(p.exists() and p.parent.name == "noise" for p in rec.written)
