@@ -47,6 +47,10 @@ class TrainConfig:
     #: Mixed precision on CUDA (ignored on the CPU).
     amp: bool = True
     num_workers: int = 0
+    #: Exponential moving average of the weights (and BatchNorm statistics), evaluated and kept
+    #: instead of the raw weights: with random augmented windows the raw weights' validation score
+    #: swings by several points from epoch to epoch. 0 disables it.
+    ema_decay: float = 0.99
 
 
 def _batch_features(extractor: FeatureExtractor, y: torch.Tensor) -> torch.Tensor:
@@ -116,7 +120,17 @@ def fit(
     class_names = train_set.class_names
 
     history: list[dict] = []
-    best = {"score": -1.0, "state": copy.deepcopy(model.state_dict()), "epoch": -1}
+    from torch.optim.swa_utils import AveragedModel
+
+    def ema_step(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        # Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): short runs are not
+        # dominated by their first, untrained steps.
+        decay = min(config.ema_decay, (1.0 + float(n)) / (10.0 + float(n)))
+        return averaged + (current - averaged) * (1.0 - decay)
+
+    ema = AveragedModel(model, avg_fn=ema_step, use_buffers=True) if config.ema_decay else None
+    scored = ema.module if ema is not None else model  # the weights that are validated and kept
+    best = {"score": -1.0, "state": copy.deepcopy(scored.state_dict()), "epoch": -1}
     start_epoch = 0
     if state_path is not None and Path(state_path).exists():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
@@ -125,6 +139,8 @@ def fit(
         scheduler.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        if ema is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
 
     for epoch in range(start_epoch, config.num_epochs):
         t0 = time.perf_counter()
@@ -148,11 +164,13 @@ def fit(
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
+            if ema is not None:
+                ema.update_parameters(model)
             total_loss += float(loss.detach()) * len(lb)
             correct += int((logits.argmax(1) == lb).sum())
             seen += len(lb)
         scheduler.step()
-        probs = predict_proba(model, val_features, device=device)
+        probs = predict_proba(scored, val_features, device=device)
         val_loss = float(nn.functional.nll_loss(torch.log(torch.as_tensor(probs) + 1e-9), torch.as_tensor(np.array(val_labels)).long()))
         m = classification_metrics(val_labels, probs.argmax(1), class_names)
         row = {"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
@@ -161,7 +179,7 @@ def fit(
         history.append(row)
         score = m["balanced_accuracy"] - 1e-3 * val_loss  # ties go to the better-calibrated epoch
         if score > best["score"]:
-            best = {"score": score, "state": copy.deepcopy(model.state_dict()), "epoch": epoch}
+            best = {"score": score, "state": copy.deepcopy(scored.state_dict()), "epoch": epoch}
         if progress:
             print(f"epoch {epoch + 1:2d}: loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
                   f"val loss {val_loss:.3f} bal.acc {m['balanced_accuracy']:.3f} | {row['seconds']:.1f}s")
@@ -169,6 +187,7 @@ def fit(
             buf = io.BytesIO()
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "generator": gen.get_state(), "history": history, "best": best, "epoch": epoch,
+                        "ema": ema.state_dict() if ema is not None else None,
                         "config": asdict(config)}, buf)
             atomic_write_bytes(state_path, buf.getvalue())
         if epoch - best["epoch"] >= config.patience:
