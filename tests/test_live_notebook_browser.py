@@ -1,0 +1,140 @@
+"""Notebook 05 in a real JupyterLab, driven by headless Chromium: Start/Stop while the virtual microphone plays.
+
+The notebook runs in a kernel started by the Jupyter server, whose environment points at the virtual PulseAudio
+microphone; the test plays held-out recordings into it and clicks the widgets like a person would. The final page
+is saved as ``figures/05_live_demo.png`` (the README and the notebook show it).
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import nbformat
+import numpy as np
+import pytest
+
+from audioclf_lib.audio import load_audio
+from audioclf_lib.config import figures_dir
+from audioclf_lib.live import demo_clips
+from tests.helpers import REPO_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.audio, pytest.mark.slow]
+
+SR = 16_000
+NOTEBOOK = REPO_ROOT / "notebooks" / "05_live_demo.ipynb"
+
+
+def notebook_for_clicking(tmp_path):
+    """The committed notebook with papermill-style injected parameters: skip the scripted demo, a person clicks.
+
+    (The scripted demo, with its asserted results, is executed against the virtual microphone in test_live.py.)
+    """
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    injected = nbformat.v4.new_code_cell("# Parameters injected by tests/test_live_notebook_browser.py\n"
+                                         "HEADLESS_DEMO = False")
+    injected.metadata["tags"] = ["injected-parameters"]
+    injected.pop("id", None)
+    nb.cells.insert(index + 1, injected)
+    for cell in nb.cells:  # start from a clean page: no outputs or widget state of the reference run
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    path = tmp_path / "05_live_demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def clip_audio(predictor_name: str, cls: str, seconds: float = 8.0) -> np.ndarray:
+    from audioclf_lib.predict import Predictor
+
+    paths = demo_clips(cls, seconds=seconds, predictor=Predictor(predictor_name, silence_dbfs=None))
+    return np.concatenate([load_audio(p, SR)[0] for p in paths])[: int(seconds * SR)]
+
+
+def spectrogram_src(lab) -> str:
+    return lab.page.locator("img.live-spectrogram").first.get_attribute("src") or ""
+
+
+def listen(lab, virtual_mic, audio: np.ndarray, expected: str) -> dict:
+    """Play ``audio`` into the virtual room, press Start, wait for the decision, press Stop."""
+    playback = virtual_mic.play(audio, SR)
+    try:
+        time.sleep(0.3)  # the sound is already in the room when Start is pressed
+        before = spectrogram_src(lab)
+        lab.click_button("Start")
+        lab.wait_for_text(".live-status", r"Listening", timeout=20)
+        midway = lab.wait_for_progress(0.2, timeout=15)
+        timer = lab.text(".live-timer")
+        lab.page.wait_for_function(  # the live spectrogram is redrawn while the window fills
+            "([sel, old]) => { const img = document.querySelector(sel); return img && img.src !== old; }",
+            arg=["img.live-spectrogram", before], timeout=10_000, polling=50)
+        during = spectrogram_src(lab)
+        result = lab.wait_for_text(".live-result", rf"^\s*{expected.upper()}\s", timeout=25)
+        after = spectrogram_src(lab)
+        stats = lab.text(".live-stats")
+        device = lab.text(".live-device")
+        history = lab.text(".live-history")
+    finally:
+        playback.stop()
+    return dict(midway=midway, timer=timer, before=before, during=during, after=after, result=result, stats=stats,
+                device=device, history=history)
+
+
+def stop(lab) -> None:
+    lab.click_button("Stop")
+    lab.wait_for_text(".live-status", r"Stopped", timeout=5)
+    assert lab.progress() == 0.0
+
+
+def show_ui(lab) -> None:
+    """Close the file browser and scroll the demo's cell to the top (cells out of view are not rendered)."""
+    page = lab.page
+    if page.locator("#jp-left-stack").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()  # the active tab toggles the panel
+    page.locator(".live-result").first.evaluate("e => e.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+
+
+def select(lab, css: str, label: str) -> None:
+    lab.page.locator(f"{css} select").select_option(label=label)
+
+
+def test_live_demo_start_stop_in_jupyterlab_with_the_virtual_microphone(lab_page, jupyter_lab, virtual_mic, tmp_path):
+    assert NOTEBOOK.is_file(), "build notebooks/05_live_demo.ipynb with scripts/run_notebooks.py 05"
+    audio = {("music-noise", "music"): clip_audio("music-noise", "music"),
+             ("music-noise", "noise"): clip_audio("music-noise", "noise"),
+             ("music-speech-noise", "speech"): clip_audio("music-speech-noise", "speech")}
+
+    lab_page.open_notebook(jupyter_lab.add_notebook(notebook_for_clicking(tmp_path)))
+    lab_page.run_all_cells()
+    lab_page.wait_for_cells_done(timeout=240)
+    page = lab_page.page
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
+    show_ui(lab_page)
+    lab_page.wait_for_text(".live-status", r"Ready", timeout=10)
+    assert "READY" in lab_page.text(".live-result")
+    assert page.locator(".live-input select").input_value() == "default microphone", "the kernel sees a microphone"
+
+    seen = {}
+    for (model, cls), y in audio.items():
+        select(lab_page, ".live-model", {"music-noise": "2-class: music / noise",
+                                         "music-speech-noise": "3-class: music / speech / noise"}[model])
+        seen[cls] = got = listen(lab_page, virtual_mic, y, cls)
+        assert 0.2 <= got["midway"] < 1.0, "the progress bar is seen moving, not only full"
+        assert re.fullmatch(r"Recording… \d\.\d s / 5\.0 s", got["timer"]), got["timer"]
+        assert got["before"] != got["during"] != got["after"], "the spectrogram image updates"
+        assert re.search(r"Confidence: \d+\.\d%", got["result"]), got["result"]
+        assert got["stats"].startswith("Overflows: 0 | dropped blocks: 0"), got["stats"]
+        assert re.match(rf"Device: (CPU|CUDA) \| Duration: 5\.0s \| Model: {model}", got["device"]), got["device"]
+        if cls == "speech":
+            show_ui(lab_page)
+            time.sleep(0.5)  # let the bar move on into the next window for the picture
+            out = figures_dir() / "05_live_demo.png"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            lab_page.screenshot(out)
+        stop(lab_page)
+
+    assert seen["speech"]["history"].count("Music") >= 1 and "Noise" in seen["speech"]["history"]
+    assert "Speech" in seen["speech"]["history"]
+    assert (figures_dir() / "05_live_demo.png").stat().st_size > 30_000
