@@ -24,7 +24,8 @@ def test_every_source_has_a_committed_notebook():
 def test_committed_notebook_is_executed_and_clean(path):
     nb = json.loads(path.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(c.get("outputs") or not c["source"] for c in code[1:4]), "committed without outputs"
+    with_outputs = sum(bool(c.get("outputs")) for c in code)
+    assert with_outputs >= len(code) // 3, f"committed without outputs ({with_outputs} of {len(code)} code cells)"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"error outputs: {[e.get('ename') for e in errors]}"
     match = MACHINE_PATH.search(json.dumps(nb))
