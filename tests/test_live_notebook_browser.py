@@ -84,6 +84,10 @@ def listen(lab, virtual_mic, audio: np.ndarray, expected: str) -> dict:
 def stop(lab) -> None:
     lab.click_button("Stop")
     lab.wait_for_text(".live-status", r"Stopped", timeout=5)
+    # The status and the progress reset are two widget messages: the page may show one before the other.
+    deadline = time.monotonic() + 5
+    while lab.progress() != 0.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert lab.progress() == 0.0
 
 
