@@ -328,10 +328,11 @@ class LiveDemo:
         self._show_stats()
 
     def _on_status(self, s: LiveStatus) -> None:
+        if s.state not in (STARTING, LISTENING):
+            self.progress.value = 0.0  # before the status text: widget messages arrive in the order they are set
         if s.state == ERROR:
             self._status(f"⚠ {s.message}", error=True)
             self._set_running(False)
-            self.progress.value = 0.0
         elif s.state == LISTENING:
             self._status(f"● {s.message}")
             self._show_device_line()
