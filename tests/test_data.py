@@ -99,3 +99,15 @@ def test_train_windows_balanced_deterministic(tmp_path):
     assert not np.array_equal(ds[5][0].numpy(), y0.numpy())
     windows, table = eval_windows(clips, ["music", "noise"], 80_000)
     assert windows.shape == (len(clips), 80_000) and set(table["label"]) == {0, 1}
+
+
+def test_class_with_one_file_and_a_folder_named_like_audio(tmp_path):
+    root = toy_corpus(tmp_path / "c", originals_per_class=4)
+    (root / "speech").mkdir()
+    write_wav(root / "speech" / "only__one.wav", np.full(16_000, 0.1, np.float32), 16_000)
+    (root / "noise" / "not_a_file.wav").mkdir()  # a folder with an audio name is skipped, not decoded
+    manifest, skipped = build_manifest(root)
+    assert (manifest["class"] == "speech").sum() == 1
+    with pytest.warns(UserWarning, match="class 'speech' has 1 original group"):
+        split = split_manifest(manifest)
+    assert (split["class"] == "speech").sum() == 1 and split.loc[split["class"] == "speech", "split"].item() in {"train", "val", "test"}
