@@ -184,6 +184,41 @@ def test_a_failing_listener_does_not_stop_the_loop(predictors, clips):
     assert engine.stats["listener_errors"] > 0
 
 
+class SlowPredictor:
+    """The real predictor behind a model call that takes ``seconds`` (a big model on a slow machine)."""
+
+    def __init__(self, predictor, seconds: float):
+        self.inner, self.seconds = predictor, seconds
+        self.name, self.class_names, self.config, self.device = "slow", predictor.class_names, predictor.config, predictor.device
+        self.inside = threading.Event()
+
+    def probabilities(self, windows):
+        self.inside.set()
+        time.sleep(self.seconds)
+        return self.inner.probabilities(windows)
+
+
+def test_stop_during_inference_publishes_nothing_after_stop(predictors, clips):
+    slow = SlowPredictor(predictors[2], 0.4)
+    engine = LiveClassifier(slow, source=FileSource(audio_of(clips["music"], 10.0), SR, speed=8.0))
+    engine.start()
+    assert slow.inside.wait(30), "the first window never reached the model"
+    stopped_at = time.monotonic()
+    assert engine.stop(), "Stop returns once the model call in progress has finished"
+    assert not engine.running and engine.state == "stopped"
+    assert all(r.published < stopped_at for r in engine.results), "a result was published after Stop"
+
+
+def test_a_worker_that_falls_behind_drops_and_counts_blocks_and_goes_on(predictors, clips):
+    slow = SlowPredictor(predictors[2], 1.0)  # 1 s per decision while audio arrives 8 times faster than real time
+    engine = LiveClassifier(slow, source=FileSource(audio_of(clips["music"], 20.0), SR, speed=8.0), queue_seconds=1.0)
+    engine.start()
+    assert engine.join(60) and engine.state == "ended"
+    s = engine.stats
+    assert s["dropped_blocks"] > 0 and s["max_queue"] <= 20, s  # a 1-s queue of 50-ms blocks: bounded, not growing
+    assert len(engine.results) >= 1 and engine.results[0].label == "music"
+
+
 PORTAUDIO_MISSING = """
 import ctypes.util
 real = ctypes.util.find_library
