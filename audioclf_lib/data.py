@@ -55,7 +55,11 @@ def scan_corpus(root: str | Path, classes: Sequence[str] | None = None) -> tuple
             notes.append(f"{class_dir}: folder ignored (class not in {list(classes)})")
             continue
         seen: set[tuple[int, int]] = set()
-        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
+
+        def unreadable(err: OSError) -> None:
+            notes.append(f"{err.filename}: skipped (cannot read folder: {err.strerror})")
+
+        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True, onerror=unreadable):
             st = os.stat(dirpath)
             if (st.st_dev, st.st_ino) in seen:  # a symlink loop: walk each real folder once
                 dirnames[:] = []

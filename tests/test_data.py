@@ -1,4 +1,6 @@
 """data.py / cache.py / windows.py: manifest, grouped splits without leakage, decoded clips, windows."""
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,3 +113,31 @@ def test_class_with_one_file_and_a_folder_named_like_audio(tmp_path):
     with pytest.warns(UserWarning, match="class 'speech' has 1 original group"):
         split = split_manifest(manifest)
     assert (split["class"] == "speech").sum() == 1 and split.loc[split["class"] == "speech", "split"].item() in {"train", "val", "test"}
+
+
+def test_unreadable_files_and_folders_are_reported(tmp_path, monkeypatch):
+    """As root every file is readable, so permission errors are injected where the OS would raise them."""
+    import soundfile as sf
+
+    root = toy_corpus(tmp_path / "c", originals_per_class=2, segments=1)
+    (root / "speech").mkdir()
+    write_wav(root / "speech" / "locked__a.wav", np.full(8_000, 0.1, np.float32), 16_000)
+    locked_file = sorted((root / "music").glob("*.wav"))[0]
+    real_scandir, real_info = os.scandir, sf.info
+
+    def scandir(path="."):
+        if os.fspath(path) == str(root / "speech"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    def info(path, *args, **kwargs):
+        if os.fspath(path) == str(locked_file):
+            raise sf.LibsndfileError(0, prefix=f"Error opening {path!r}: Permission denied ")
+        return real_info(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(sf, "info", info)
+    manifest, skipped = build_manifest(root)
+    assert len(manifest) == 3  # 2 music + 2 noise, minus the locked file; the locked folder contributes nothing
+    reasons = skipped["reason"].tolist()
+    assert any("cannot read folder" in r for r in reasons) and any("unreadable audio" in r for r in reasons)
