@@ -114,7 +114,9 @@ class JupyterServer:
     def lab_url(self, relative_path: str | Path = "") -> str:
         """Address of the Lab UI, opening ``relative_path`` (under root_dir) if given."""
         tree = f"/tree/{Path(relative_path).as_posix()}" if str(relative_path) else ""
-        return f"{self.url}/lab{tree}?token={self.token}"
+        # ``reset``: start from an empty workspace, so notebooks opened by earlier tests are not restored
+        # as extra (possibly active) tabs.
+        return f"{self.url}/lab{tree}?token={self.token}&reset"
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel (frees the CPU between tests; the server keeps running)."""
@@ -221,7 +223,8 @@ class LabPage:
     def open_notebook(self, relative_path: str | Path, *, timeout: float = 60) -> None:
         """Open a notebook (path under the server's root dir) and wait for its kernel."""
         self.page.goto(self.server.lab_url(relative_path), timeout=timeout * 1000)
-        self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(
+        # Only the visible panel: a notebook restored from an earlier test's workspace sits hidden behind it.
+        self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first.wait_for(
             timeout=timeout * 1000)
         self.wait_for_kernel_idle(timeout=timeout)
 
