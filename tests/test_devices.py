@@ -265,3 +265,19 @@ def test_finetune_for_device_trains_only_the_head(music, noise_clip):
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith("head.") for k in changed), changed
     assert isinstance(tuned.frozen_base, bool)
+
+
+def test_select_clips_is_balanced_nested_and_reproducible(music, noise_clip):
+    pieces = {"music": [music[i * SR : (i + 1) * SR] for i in range(5)],
+              "noise": [noise_clip[: SR // 2 + i * 100] for i in range(4)]}
+    clips = tiny_clipset(pieces)
+    five = d.select_clips(clips, 5, ["music", "noise"], seed=2)
+    three = d.select_clips(clips, 3, ["music", "noise"], seed=2)
+    assert sorted(five.table["class"]) == ["music"] * 3 + ["noise"] * 2
+    assert set(three.table["path"]) <= set(five.table["path"])
+    assert list(d.select_clips(clips, 5, ["music", "noise"], seed=2).table["path"]) == list(five.table["path"])
+    np.testing.assert_array_equal(five.clip(0), clips.clip(int(np.flatnonzero(clips.table["path"] == five.table["path"][0])[0])))
+    with pytest.raises(ValueError, match="noise"):
+        d.select_clips(clips, 10, ["music", "noise"])
+    taken = d.take_clips(clips, [8, 0])
+    assert list(taken.table["path"]) == [clips.table["path"][8], clips.table["path"][0]]

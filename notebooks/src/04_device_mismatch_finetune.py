@@ -1,0 +1,667 @@
+# %% [markdown]
+# # 04 · When the microphone changes: the laptop lesson, the seed's fix, and a model that needs none
+#
+# The seed project trained its music-vs-noise CNN on smartphone recordings. On the built-in microphone of a
+# laptop it called everything NOISE at ~100 % confidence. Its fix: record 50+ laptop clips and fine-tune the
+# classifier layers (frozen convolutions, lr 1e-4, 20 epochs, half phone and half laptop data): laptop 0 % → 92.4 %,
+# phone 95.3 % → 94.8 %.
+#
+# **What you will learn**
+# - what a laptop microphone does to sound, stage by stage (capsule response, fan and hum, clipping, noise
+#   suppression, automatic gain control), simulated with documented, physically motivated parameters
+#   (`audioclf_lib.devices`);
+# - what really happens to *our* phone-trained model on that laptop, and where it breaks down completely;
+# - the seed's fine-tuning fix, reproduced with the project's one training loop, and its before/after table;
+# - how to need no fix at all: training on random simulated devices with a front end that removes a fixed
+#   microphone response, a learning curve of laptop clips vs accuracy, and which part of each fix does what;
+# - how to record your own microphone's clips in Jupyter (`audioclf_lib.recorder`) and fine-tune on them.
+#
+# **Reads** the splits of [01_generate_spectrograms](01_generate_spectrograms.ipynb) and the `music-noise` model of
+# [02_train_cnn](02_train_cnn.ipynb). **Writes** the checkpoints `music-noise-laptop` (fine-tuned) and
+# `music-noise-robust` (trained on random devices; both bundled after a full run), figures `figures/04_*.png`, and
+# simulated laptop clips in `data/devices/simulated_laptop/` (your own recordings go to `data/devices/<name>/`).
+#
+# **Runtime** on a 2-core CPU: about 5 minutes for the full run on an idle machine, 10 when other jobs share it (three
+# models are trained from scratch and eight fine-tuned); QUICK (CI): 30 s to 1.5 minutes, on tiny data whose scores
+# mean nothing.
+
+# %% tags=["parameters"]
+import os
+
+QUICK = os.environ.get("QUICK", "0") == "1"  # CI-sized run
+SEED = 0
+LAPTOP_SEED = 1  # seed of every simulated laptop recording (clip i uses the generator (LAPTOP_SEED, i))
+FT_EPOCHS = 3 if QUICK else 20  # the seed's fine-tuning: 20 epochs,
+FT_LR = 1e-4  # lr 1e-4,
+FT_CLIPS = 10 if QUICK else 50  # on "50+" laptop recordings (half music, half noise here)
+FT_WINDOWS_PER_EPOCH = 32 if QUICK else 128  # random 5-s windows per fine-tuning epoch, half phone, half laptop
+ROBUST_EPOCHS = 2 if QUICK else 10  # training the device-robust model from scratch
+ROBUST_WINDOWS_PER_EPOCH = 64 if QUICK else 1024
+CURVE_CLIPS = [0, 4, 10] if QUICK else [0, 5, 10, 25, 50, 100]  # laptop clips for the learning curve
+SNR_SWEEP = [30, 6, -10] if QUICK else [40, 20, 6, 0, -5, -10, -20]  # dB, the laptop's other stages unchanged
+SEVERITY_SWEEP = [0.5, 2] if QUICK else [0.5, 1, 2, 3]  # 0 = phone, 1 = laptop, 2 = twice as bad
+DEVICE_NAME = "my_laptop"  # your recordings go to data/devices/<DEVICE_NAME>/<class>/
+RECORD_CLIPS = 10  # clips per class the recorder asks for
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import display
+
+from audioclf_lib import viz
+from audioclf_lib.augment import mix_at_snr
+from audioclf_lib.cache import load_splits
+from audioclf_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
+from audioclf_lib.devices import (LAPTOP, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
+                                  finetune_for_device, load_device_clips, mains_hum, random_device, select_clips,
+                                  severity_profile, simulate, simulate_clips, take_clips, write_device_clips)
+from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.models import build_model
+from audioclf_lib.recorder import RecorderWidget, count_clips, input_device_status
+from audioclf_lib.runtime import setup_notebook
+from audioclf_lib.train import TrainConfig, evaluate_windows, fit
+from audioclf_lib.windows import TrainWindows, eval_windows
+
+device = setup_notebook(seed=SEED)
+CLASSES = ["music", "noise"]
+splits = load_splits(quick=QUICK)  # stops with "run 01_generate_spectrograms first" if it has not run
+ckpt_dir = run_checkpoints_dir(QUICK)
+try:
+    base_ckpt = load_checkpoint(ckpt_dir / "music-noise.pt", expected_classes=CLASSES)
+except CheckpointError:
+    raise SystemExit("There is no music-noise model yet: run 02_train_cnn first (it trains and saves it).") from None
+base, base_config = base_ckpt.model.eval(), base_ckpt.feature_config
+base_extractor = FeatureExtractor(base_config)
+SR, N = base_config.sample_rate, base_config.window_samples
+print("device:", device, "| QUICK:", QUICK, "| base model:", base_ckpt.model_name, base_config.normalization,
+      "| train/val/test clips:", {k: len(v) for k, v in splits.items()})
+
+# %% [markdown]
+# Two helpers used throughout: `record(split, profile)` plays every music and noise clip of a split through a
+# simulated device (clip *i* always with the same random generator, so every run hears the same "recordings"), and
+# `score(...)` evaluates a model on the 5-s windows of such a recording. **Accuracy is per 5-s window** (what the live
+# classifier sees); "music → noise" is the share of music windows called noise.
+
+# %%
+def record(clips, profile, seed=LAPTOP_SEED):
+    """The music and noise clips of ``clips`` as recorded by ``profile`` (a new ClipSet, same order)."""
+    return simulate_clips(clips, profile, seed=seed, classes=CLASSES)
+
+
+def score(model, config, clips) -> dict:
+    """Window-level metrics of ``model`` on ``clips`` (any device), in the seed's terms."""
+    windows, table = eval_windows(clips, CLASSES, N)
+    metrics, table = evaluate_windows(model, FeatureExtractor(config), windows, table, CLASSES)
+    music, correct = table["class"] == "music", table["pred"] == table["label"]
+    confidence = table.loc[correct, "p_true"]
+    return {"accuracy": metrics["window"]["accuracy"], "balanced accuracy": metrics["window"]["balanced_accuracy"],
+            "music → noise": float((table.loc[music, "pred"] == 1).mean()),
+            "noise → music": float((table.loc[~music, "pred"] == 0).mean()),
+            "confidence p25": float(confidence.quantile(0.25)) if len(confidence) else np.nan,
+            "confidence p75": float(confidence.quantile(0.75)) if len(confidence) else np.nan,
+            "windows": len(table), "table": table, "metrics": metrics}
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+phone_test = record(splits["test"], PHONE)  # PHONE is transparent: the corpus recordings themselves
+laptop_test = record(splits["test"], LAPTOP)
+print(f"test split: {len(phone_test)} music/noise clips, "
+      f"{(phone_test.table['class'] == 'music').sum()} music, {(phone_test.table['class'] == 'noise').sum()} noise")
+
+# %% [markdown]
+# ## 1. Phone vs laptop: the same clips, two microphones
+# The simulated laptop (`devices.LAPTOP`) is the seed's scenario: a small capsule behind a pinhole in the chassis,
+# fan running. Each stage and the physics behind its numbers:
+
+# %%
+LAPTOP.describe()
+
+# %% [markdown]
+# | stage | what | why these numbers |
+# |---|---|---|
+# | capsule | 2nd-order high-pass at 300 Hz, +9 dB peak at 3.2 kHz, +4 dB at 1.2 kHz, 4th-order low-pass at 5.5 kHz | a 4-mm capsule with a tiny back volume has little low end, and laptops add a DSP high-pass against fan rumble and keyboard thumps; the pinhole and the cavity behind it are a Helmholtz resonator (a few kHz); the chassis panel rings; mesh and capsule mass roll off the top early |
+# | noise | fan + hum + preamplifier hiss, 6 dB below the music | a 4,500-rpm, 31-blade blower gives broadband turbulence (flat to 600 Hz, then −5 dB/octave) plus blade-pass tones at 2.3 kHz; the charger and ground loop add 50-Hz hum with odd harmonics; the microphone sits *inside* the chassis, next to the fan |
+# | clipping | peaks 3 dB past full scale | preamplifier gain set for quiet speech |
+# | noise suppression | spectral subtraction, up to −20 dB | voice-tuned suppressors estimate the noise as the quietest level of each frequency: they remove the fan, and with it sustained notes, leaving "musical noise" |
+# | AGC | −20 dBFS target, 3:1, up to +20 dB | levels speech; compresses the dynamics of music and lifts the noise floor in quiet passages |
+#
+# The same three test clips through both devices, as the model sees them (log-mel, dB below the window's maximum):
+
+# %%
+lengths = np.diff(phone_test.offsets)
+candidates = {c: np.flatnonzero((phone_test.table["class"] == c).to_numpy() & (lengths >= N)) for c in CLASSES}
+examples = [candidates["music"][0], candidates["music"][len(candidates["music"]) // 2], candidates["noise"][0]]
+fig, axes = plt.subplots(2, 3, figsize=(15, 5.4), sharey=True)
+for col, i in enumerate(examples):
+    for row, (name, clips) in enumerate([("phone", phone_test), ("laptop", laptop_test)]):
+        x = base_extractor(torch.from_numpy(clips.clip(i)[:N])[None])[0, 0].numpy()
+        viz.plot_spectrogram(x, sr=SR, hop_length=base_config.hop_length, ax=axes[row, col], vmin=-1, vmax=1,
+                             title=f"{name} · {phone_test.table['class'].iloc[i]} · {phone_test.table['source'].iloc[i]}")
+for ax in axes.flat:
+    ax.title.set_fontsize(9)
+fig.tight_layout()
+viz.save_fig(fig, "04_phone_vs_laptop");
+
+# %% [markdown]
+# Stage by stage on the first music clip, and the laptop's frequency response with its noise spectrum: each panel
+# adds one stage of the chain, with the same random noise.
+
+# %%
+y = phone_test.clip(examples[0])[:N]
+L = LAPTOP
+stages = [("room (phone)", PHONE),
+          ("+ capsule", PHONE.replace(highpass_hz=L.highpass_hz, resonances=L.resonances, lowpass_hz=L.lowpass_hz)),
+          ("+ fan & hum, 6 dB SNR", None), ("+ clipping & suppression", None), ("+ AGC = laptop", LAPTOP)]
+stages[2] = (stages[2][0], stages[1][1].replace(snr_db=L.snr_db, hum_share=L.hum_share, white_share=L.white_share))
+stages[3] = (stages[3][0], stages[2][1].replace(clip_db=L.clip_db, suppression_db=L.suppression_db,
+                                                suppression_over=L.suppression_over))
+fig = plt.figure(figsize=(15, 6))
+grid = fig.add_gridspec(2, 5, height_ratios=[1, 1])
+for k, (label, profile) in enumerate(stages):
+    ax = fig.add_subplot(grid[0, k])
+    x = base_extractor(torch.from_numpy(simulate(y, SR, profile, seed=LAPTOP_SEED))[None])[0, 0].numpy()
+    viz.plot_spectrogram(x, sr=SR, hop_length=base_config.hop_length, ax=ax, vmin=-1, vmax=1, title=label)
+freqs = np.geomspace(20, SR / 2 - 10, 400)
+ax = fig.add_subplot(grid[1, :2])
+ax.semilogx(freqs, capsule_response_db(PHONE, SR, freqs), label="phone (flat)")
+ax.semilogx(freqs, capsule_response_db(LAPTOP, SR, freqs), label="laptop capsule")
+ax.set(xlabel="Hz", ylabel="dB", title="frequency response", ylim=(-40, 12))
+ax.legend(fontsize=8)
+ax = fig.add_subplot(grid[1, 2:])
+rng = np.random.default_rng(0)
+for label, noise in [("fan (broadband + blade-pass tones)", fan_noise(4 * SR, SR, rng)),
+                     ("mains hum 50 Hz + harmonics", mains_hum(4 * SR, SR, rng))]:
+    spectrum = np.abs(np.fft.rfft(noise * np.hanning(len(noise)))) ** 2
+    f = np.fft.rfftfreq(len(noise), 1 / SR)
+    smooth = np.convolve(spectrum, np.ones(9) / 9, "same")
+    ax.semilogx(f[1:], 10 * np.log10(smooth[1:] / smooth.max() + 1e-12), lw=0.8, label=label)
+ax.set(xlabel="Hz", ylabel="dB re max", title="the added noises (before the capsule)", ylim=(-70, 3), xlim=(20, SR / 2))
+ax.legend(fontsize=8)
+fig.tight_layout()
+viz.save_fig(fig, "04_laptop_chain");
+
+# %% [markdown]
+# ### Visual Diagnosis
+# The seed compared spectrograms by eye. Here the same comparison is measured over every test window (medians;
+# log-mel in dB below each window's maximum):
+
+# %%
+def describe_windows(clips) -> dict:
+    windows, table = eval_windows(clips, CLASSES, N)
+    with torch.inference_mode():
+        S_db = torch.cat([base_extractor.relative_db(torch.from_numpy(windows[i:i + 64]))
+                          for i in range(0, len(windows), 64)]).numpy()  # (k, n_mels, T)
+    mel_hz = FeatureExtractor(base_config).mel_fb.argmax(dim=1).numpy() * SR / base_config.n_fft
+    flat = S_db.reshape(len(S_db), -1)
+    music = (table["class"] == "music").to_numpy()
+    return {
+        "dynamic range (dB, 95th - 5th percentile of bins)": np.median(np.percentile(flat, 95, 1) - np.percentile(flat, 5, 1)),
+        "noise floor (dB, 10th percentile of bins)": np.median(np.percentile(flat, 10, 1)),
+        "energy below 250 Hz (dB, mean of bands)": np.median(S_db[:, mel_hz < 250].mean(axis=(1, 2))),
+        "energy above 5.5 kHz (dB, mean of bands)": np.median(S_db[:, mel_hz > 5_500].mean(axis=(1, 2))),
+        "music: change over time (dB, std of each band)": np.median(S_db[music].std(axis=2).mean(axis=1)),
+        "noise: change over time (dB, std of each band)": np.median(S_db[~music].std(axis=2).mean(axis=1)),
+    }
+
+
+diagnosis = pd.DataFrame({"smartphone": describe_windows(phone_test), "laptop": describe_windows(laptop_test)})
+diagnosis["laptop - phone"] = diagnosis["laptop"] - diagnosis["smartphone"]
+diagnosis.round(1)
+
+# %% [markdown]
+# In the seed's words, and what the measurements above show:
+#
+# | Smartphone recording | Laptop recording | measured above |
+# |---|---|---|
+# | Clear frequency bands | Blurred, noisy patterns | the noise floor rises: fan, hum and suppression residue fill the quiet bins |
+# | High dynamic range | Compressed, washed out | the range between loud and quiet bins shrinks (noise floor up, AGC, clipping) |
+# | Distinct musical features | Dominated by background noise | bands change less over time (the fan is constant, the suppressor eats sustained notes); the lows are gone and the top rolls off early |
+#
+# ## 2. The collapse, measured honestly
+# The phone-trained `music-noise` model of notebook 02 on the phone test windows and on the same windows recorded by the
+# simulated laptop:
+
+# %%
+before = {"phone": score(base, base_config, phone_test), "laptop": score(base, base_config, laptop_test)}
+columns = ["accuracy", "balanced accuracy", "music → noise", "noise → music", "confidence p25", "confidence p75", "windows"]
+pd.DataFrame({k: {c: v[c] for c in columns} for k, v in before.items()}).T.round(3)
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), gridspec_kw={"width_ratios": [1, 1, 1.6]})
+for ax, (name, r) in zip(axes, before.items()):
+    t = r["table"]
+    viz.plot_confusion(np.bincount(t["label"] * 2 + t["pred"], minlength=4).reshape(2, 2), CLASSES, ax=ax,
+                       title=f"{name}: accuracy {pct(r['accuracy'])}")
+bins = np.linspace(0, 1, 21)
+for name, r in before.items():
+    t = r["table"]
+    axes[2].hist(t.loc[t["class"] == "music", "p_noise"], bins=bins, alpha=0.6, label=f"{name}: music windows")
+    axes[2].hist(t.loc[t["class"] == "noise", "p_noise"], bins=bins, alpha=0.4, histtype="step", lw=2,
+                 label=f"{name}: noise windows")
+axes[2].set(xlabel="p(noise)", ylabel="windows", title="the model's p(noise)")
+axes[2].legend(fontsize=7)
+fig.tight_layout()
+viz.save_fig(fig, "04_collapse");
+
+# %%
+lap = before["laptop"]
+collapsed = lap["music → noise"] >= 0.5
+print(f"phone {pct(before['phone']['accuracy'])} -> laptop {pct(lap['accuracy'])}: "
+      f"music called noise {pct(lap['music → noise'])}, noise called music {pct(lap['noise → music'])}.")
+print("The simulated laptop collapses the model onto 'noise', as in the seed." if collapsed else
+      "The simulated laptop does NOT collapse the model onto 'noise' the way the seed's laptop did; "
+      "the sweeps below show how it degrades and where it does collapse.")
+
+# %% [markdown]
+# ### Which stage does it?
+# The chain of part 1 again, one stage added at a time, on the whole test split:
+
+# %%
+stage_rows = []
+for label, profile in stages:
+    r = (before["phone"] if profile is PHONE else before["laptop"] if profile is LAPTOP
+         else score(base, base_config, record(splits["test"], profile)))
+    stage_rows.append({"chain up to": label, **{k: r[k] for k in ("accuracy", "music → noise", "noise → music")}})
+pd.DataFrame(stage_rows).set_index("chain up to").round(3)
+
+# %% [markdown]
+# In the reference run the seed's story is there, one stage before the end. The capsule's response alone makes half
+# of the music windows look like noise, and adding the fan and hum at 6 dB SNR **collapses the model onto noise:
+# every music window is called noise**, the seed's symptom. The laptop's own noise suppressor then removes most of the
+# steady fan and hum and gives much of the music back, but what it leaves of the noise ("musical noise") makes about a
+# quarter of the noise windows look like music; the AGC changes little. A capture path without the suppressor (an
+# application that turns voice processing off, for instance) breaks this model the way the seed's broke.
+
+# %% [markdown]
+# ### Where does it break? Degradation against SNR and severity
+# Two sweeps over the same test clips: the **SNR** of the fan + hum with every other laptop stage unchanged, and the
+# **severity** of the whole chain (`devices.severity_profile`: 0 = phone, 1 = the laptop; filters, suppression,
+# clipping and compression scale with it, and the SNR drops by 10 dB per step above 1 / rises by 30 dB per step below),
+# once with noise and once without (filters and processing only).
+
+# %%
+sweep_rows = []
+for snr in SNR_SWEEP:
+    r = before["laptop"] if snr == LAPTOP.snr_db else score(base, base_config, record(splits["test"], LAPTOP.replace(snr_db=float(snr))))
+    sweep_rows.append({"sweep": "SNR (dB)", "x": snr, **{k: r[k] for k in ("accuracy", "music → noise", "noise → music")}})
+for s in SEVERITY_SWEEP:
+    for with_noise in (True, False):
+        r = (before["laptop"] if s == 1 and with_noise else
+             score(base, base_config, record(splits["test"], severity_profile(LAPTOP, s, with_noise=with_noise))))
+        sweep_rows.append({"sweep": "severity" + ("" if with_noise else ", no noise"), "x": s,
+                           **{k: r[k] for k in ("accuracy", "music → noise", "noise → music")}})
+sweeps = pd.DataFrame(sweep_rows)
+fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
+by_snr = sweeps[sweeps["sweep"] == "SNR (dB)"]
+for key, style in [("accuracy", "-o"), ("music → noise", "--s"), ("noise → music", ":^")]:
+    axes[0].plot(by_snr["x"], by_snr[key], style, label=key)
+axes[0].axvline(LAPTOP.snr_db, color="grey", lw=0.8)
+axes[0].set(xlabel="fan + hum SNR (dB), other laptop stages unchanged", ylim=(-0.02, 1.02), title="SNR sweep")
+axes[0].invert_xaxis()
+for name, group in sweeps[sweeps["sweep"] != "SNR (dB)"].groupby("sweep"):
+    axes[1].plot(group["x"], group["accuracy"], "-o", label=f"accuracy ({name})")
+    axes[1].plot(group["x"], group["music → noise"], "--s", label=f"music → noise ({name})")
+axes[1].axvline(1.0, color="grey", lw=0.8)
+axes[1].set(xlabel="severity (0 = phone, 1 = laptop)", ylim=(-0.02, 1.02), title="severity sweep")
+for ax in axes:
+    ax.legend(fontsize=7)
+    ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+fig.tight_layout()
+viz.save_fig(fig, "04_degradation");
+sweeps.round(3)
+
+# %%
+for name, group in sweeps.groupby("sweep", sort=False):
+    hit = group[group["music → noise"] >= 0.5]
+    where = (f"music → noise reaches {pct(hit['music → noise'].iloc[0])} at {name} = {hit['x'].iloc[0]:g}" if len(hit)
+             else f"music → noise stays below 50 % (max {pct(group['music → noise'].max())})")
+    print(f"{name:>20s}: {where}; accuracy from {pct(group['accuracy'].max())} down to {pct(group['accuracy'].min())}")
+
+# %% [markdown]
+# ## 3. The seed's fix: fine-tune on half phone, half laptop data
+# The seed recorded 50+ laptop clips, froze the convolutional layers and retrained the classifier at lr 1e-4 for 20
+# epochs on a 50/50 mix of smartphone and laptop data. Here: `FT_CLIPS` training-split clips (half music, half noise)
+# "recorded" by the simulated laptop; batches drawn half from the phone training clips and half from those laptop clips
+# (`devices.MixedWindows`); lr 1e-4, 20 epochs, through the project's one training loop (`train.fit`, which keeps the
+# epoch with the best validation score on phone and laptop validation windows together). `devices.finetune_for_device`
+# is that recipe, in two variants:
+#
+# - **the seed's**: the convolutional body of `music-noise` frozen, with its BatchNorm statistics (`models.freeze_base`);
+#   only the classifier (here one linear layer on the pooled embedding) learns;
+# - **whole network**: the same data, lr and epochs, every layer allowed to adapt (`train_body=True`).
+#
+# Part 5 runs the same function on clips from a folder.
+
+# %%
+phone_val_windows, phone_val_table = eval_windows(record(splits["val"], PHONE), CLASSES, N)
+laptop_val_windows, laptop_val_table = eval_windows(record(splits["val"], LAPTOP), CLASSES, N)
+ft_val_windows = np.concatenate([phone_val_windows, laptop_val_windows])
+ft_val_labels = np.concatenate([phone_val_table["label"], laptop_val_table["label"]])
+phone_train = record(splits["train"], PHONE)
+laptop_pool = record(select_clips(splits["train"], max(max(CURVE_CLIPS), FT_CLIPS), CLASSES, seed=SEED), LAPTOP)
+laptop_clips = select_clips(laptop_pool, FT_CLIPS, CLASSES, seed=SEED)
+print(f"fine-tuning on {len(laptop_clips)} laptop clips "
+      f"({(laptop_clips.table['class'] == 'music').sum()} music, {(laptop_clips.table['class'] == 'noise').sum()} noise, "
+      f"{np.diff(laptop_clips.offsets).sum() / SR / 60:.1f} min) + {len(phone_train)} phone clips")
+
+
+def finetune(model, config, device_clips, *, train_body: bool):
+    """``devices.finetune_for_device`` with this notebook's settings; returns (model, history, seconds)."""
+    t0 = time.perf_counter()
+    tuned, history = finetune_for_device(model, FeatureExtractor(config), phone_train, device_clips, ft_val_windows,
+                                         ft_val_labels, CLASSES, num_epochs=FT_EPOCHS, lr=FT_LR,
+                                         windows_per_epoch=FT_WINDOWS_PER_EPOCH, train_body=train_body, seed=SEED)
+    return tuned, history, time.perf_counter() - t0
+
+
+# %%
+finetuned = {"seed's recipe (frozen body)": finetune(base, base_config, laptop_clips, train_body=False),
+             "whole network": finetune(base, base_config, laptop_clips, train_body=True)}
+after = {name: {"phone": score(m, base_config, phone_test), "laptop": score(m, base_config, laptop_test)}
+         for name, (m, _, _) in finetuned.items()}
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+for ax, (name, (_, history, seconds)) in zip(axes, finetuned.items()):
+    viz.plot_history(history, ax=ax, title=f"fine-tuning, {name} ({seconds:.0f} s)")
+fig.tight_layout()
+viz.save_fig(fig, "04_finetune_history");
+
+# %% [markdown]
+# The before/after table in the seed's format (confidence: the middle half, 25th–75th percentile, of the probability the
+# model gives the right class on the laptop windows it gets right):
+
+# %%
+def seed_column(r: dict) -> list[str]:
+    return [pct(r["phone"]["accuracy"]), pct(r["laptop"]["accuracy"]), pct(r["laptop"]["music → noise"]),
+            f"{100 * r['laptop']['confidence p25']:.0f}-{100 * r['laptop']['confidence p75']:.0f}%"]
+
+
+seed_table = pd.DataFrame(
+    {"Before fine-tuning": seed_column(before), **{f"After: {k}": seed_column(v) for k, v in after.items()}},
+    index=["Smartphone accuracy", "Laptop accuracy", "Music → Noise misclassification", "Confidence on correct predictions"],
+).rename_axis("Metric")
+display(seed_table)
+for name, r in after.items():
+    change = 100 * (r["phone"]["accuracy"] - before["phone"]["accuracy"])
+    print(f"{name}: laptop {pct(r['laptop']['accuracy'])} (target >= 95 %: "
+          f"{'met' if r['laptop']['accuracy'] >= 0.95 else 'NOT met'}); phone {change:+.1f} points "
+          f"(target: loses at most 1 point: {'met' if change >= -1.0 else 'NOT met'})")
+print(f"for scale: the phone-trained model gets {pct(before['phone']['accuracy'])} of the *phone* test windows right; "
+      f"one test window is {100 / before['phone']['windows']:.1f} points")
+
+# %% [markdown]
+# `music-noise-laptop` is the variant with the better **validation** score (phone + laptop validation windows; the test
+# split plays no part in the choice):
+
+# %%
+laptop_choice = max(finetuned, key=lambda k: finetuned[k][1]["val_bal_acc"].max())
+laptop_model, laptop_history, laptop_seconds = finetuned[laptop_choice]
+laptop_path = save_checkpoint(
+    ckpt_dir / "music-noise-laptop.pt", laptop_model, model_name=base_ckpt.model_name, class_names=CLASSES,
+    feature_config=base_config, model_kwargs=base_ckpt.model_kwargs,
+    train_summary={"recipe": f"fine-tuned from music-noise ({laptop_choice}) on 50 % phone + 50 % laptop windows",
+                   "base": "music-noise", "laptop_clips": len(laptop_clips), "device": "devices.LAPTOP (simulated)",
+                   "device_seed": LAPTOP_SEED, "num_epochs": FT_EPOCHS, "lr": FT_LR,
+                   "windows_per_epoch": FT_WINDOWS_PER_EPOCH, "seconds": round(laptop_seconds, 1),
+                   "val_bal_acc": float(laptop_history["val_bal_acc"].max())},
+    metrics={"test": after[laptop_choice]["phone"]["metrics"], "test_laptop": after[laptop_choice]["laptop"]["metrics"],
+             "summary": {k: {m: v[m] for m in columns} for k, v in after[laptop_choice].items()}})
+print(f"saved {laptop_path.name}: {laptop_choice}")
+
+# %% [markdown]
+# ## 4. Beyond the seed
+# Fine-tuning fixes *one* laptop, with recordings from it. Two ideas aim at a model that needs no laptop recordings:
+#
+# - **random-device augmentation**: each training window goes, with probability 0.8, through a *random* simulated
+#   device (`devices.random_device`: high-pass 40–500 Hz, 0–3 resonances, low-pass 3–8 kHz, fan/hum/hiss at −3 to
+#   30 dB SNR, clipping, suppression, AGC, 8-kHz μ-law and 11-kHz codecs, coarse quantisation). The laptop is one point
+#   of that distribution, not its target;
+# - **per-frequency normalisation** (`FeatureConfig(normalization="per_freq")`): each mel band minus its mean over the
+#   window. A microphone's frequency response multiplies each band by a constant, i.e. adds a constant in dB, which
+#   this removes exactly; a stationary fan or hum is flattened too. The price: the average spectral shape of the
+#   window, which also tells music from noise, is removed as well.
+#
+# `music-noise-robust` is both ideas together. To see what each does, each is also trained alone: three models from
+# scratch with the architecture and loop of notebook 02 (on `ROBUST_EPOCHS` × `ROBUST_WINDOWS_PER_EPOCH` windows). Their
+# validation windows (for choosing the epoch) are phone windows plus windows through random devices: **never the
+# laptop**. They are tested on the phone, the laptop, and three conditions used nowhere in training or validation: a
+# telephone line and a webcam
+# (`devices.PRESETS`; the random devices include similar stages, not these chains) and real room noise (the test split's
+# own noise recordings mixed under its music at 5 dB SNR, a kind of noise no device simulation adds).
+
+# %%
+val_random = simulate_clips(splits["val"], lambda i: random_device(np.random.default_rng((SEED, 99, i)), SR),
+                            seed=SEED + 99, classes=CLASSES)
+random_val_windows, random_val_table = eval_windows(val_random, CLASSES, N)
+robust_val_windows = np.concatenate([phone_val_windows, random_val_windows])
+robust_val_labels = np.concatenate([phone_val_table["label"], random_val_table["label"]])
+per_freq_config = FeatureConfig(normalization="per_freq")
+
+
+def train_from_scratch(config: FeatureConfig, transform):
+    """mel_cnn trained like notebook 02's, on ROBUST_EPOCHS x ROBUST_WINDOWS_PER_EPOCH windows; (model, history, s)."""
+    model = build_model("mel_cnn", len(CLASSES))
+    train_set = TrainWindows(splits["train"], CLASSES, N, windows_per_epoch=ROBUST_WINDOWS_PER_EPOCH,
+                             transform=transform, seed=SEED)
+    t0 = time.perf_counter()
+    history = fit(model, FeatureExtractor(config), train_set, robust_val_windows, robust_val_labels,
+                  config=TrainConfig(num_epochs=ROBUST_EPOCHS, lr=2e-3, patience=ROBUST_EPOCHS, seed=SEED), progress=False)
+    return model.eval(), history, time.perf_counter() - t0
+
+
+trained = {}
+for name, config, transform in [("per_freq + random devices", per_freq_config, RandomDevice(sr=SR, p=0.8)),
+                                ("random devices only (max_db)", base_config, RandomDevice(sr=SR, p=0.8)),
+                                ("per_freq only", per_freq_config, None)]:
+    model, history, seconds = train_from_scratch(config, transform)
+    trained[name] = (model, config, history)
+    print(f"{name}: {seconds:.0f} s, best epoch {int(history['val_bal_acc'].idxmax()) + 1}, "
+          f"validation balanced accuracy {history['val_bal_acc'].max():.3f} (phone + random devices)")
+
+# %% [markdown]
+# Every model so far on every condition:
+
+# %%
+def room_noise(clips, snr_db: float = 5.0, seed: int = 3):
+    """Each music clip with a noise clip of the same split mixed under it at ``snr_db`` (noise clips unchanged)."""
+    rng = np.random.default_rng(seed)
+    noise_idx = np.flatnonzero((clips.table["class"] == "noise").to_numpy())
+    pieces = []
+    for i in range(len(clips)):
+        y = clips.clip(i)
+        if clips.table["class"].iloc[i] == "music":
+            y = np.clip(mix_at_snr(y, np.resize(clips.clip(int(rng.choice(noise_idx))), len(y)), snr_db), -1, 1)
+        pieces.append(y.astype(np.float32))
+    return type(clips)(np.concatenate(pieces), clips.offsets.copy(), clips.table.copy(), clips.sample_rate)
+
+
+conditions = {"phone": phone_test, "laptop": laptop_test,
+              "telephone (unseen)": record(splits["test"], PRESETS["telephone"]),
+              "webcam (unseen)": record(splits["test"], PRESETS["webcam"]),
+              "room noise 5 dB (unseen)": room_noise(phone_test)}
+UNSEEN = [c for c in conditions if "unseen" in c]
+
+
+def condition_row(model, config) -> dict:
+    row = {name: score(model, config, clips)["accuracy"] for name, clips in conditions.items()}
+    row["mean unseen"] = float(np.mean([row[c] for c in UNSEEN]))
+    return row
+
+
+robust_choice = "per_freq + random devices"
+robust, robust_config, robust_history = trained[robust_choice]
+results = {"phone-trained (02)": condition_row(base, base_config)}
+results.update({f"fine-tuned, {k}": condition_row(m, base_config) for k, (m, _, _) in finetuned.items()})
+results.update({name: condition_row(m, c) for name, (m, c, _) in trained.items()})
+pd.DataFrame(results).T.round(3)
+
+# %%
+robust_scores = {"phone": score(robust, robust_config, phone_test), "laptop": score(robust, robust_config, laptop_test)}
+print(f"music-noise-robust, no laptop data at all: laptop {pct(robust_scores['laptop']['accuracy'])} "
+      f"(target >= 93 %: {'met' if robust_scores['laptop']['accuracy'] >= 0.93 else 'NOT met'}), "
+      f"phone {pct(robust_scores['phone']['accuracy'])}")
+robust_path = save_checkpoint(
+    ckpt_dir / "music-noise-robust.pt", robust, model_name="mel_cnn", class_names=CLASSES, feature_config=robust_config,
+    train_summary={"recipe": f"mel_cnn from scratch, {robust_choice}, 80 % of windows through random devices",
+                   "num_epochs": ROBUST_EPOCHS, "windows_per_epoch": ROBUST_WINDOWS_PER_EPOCH, "lr": 2e-3,
+                   "validation": "phone + random-device windows (no laptop)",
+                   "val_bal_acc": float(robust_history["val_bal_acc"].max()), "epochs_run": int(len(robust_history))},
+    metrics={"test": robust_scores["phone"]["metrics"], "test_laptop": robust_scores["laptop"]["metrics"],
+             "summary": {k: {m: v[m] for m in columns} for k, v in robust_scores.items()},
+             "conditions": results[robust_choice]})
+print("saved", robust_path.name)
+
+# %% [markdown]
+# ### 4b. How many laptop clips does fine-tuning need?
+# The whole-network recipe of part 3 with 0 (no fine-tuning), a handful, and more laptop clips (nested selections: the
+# 5 clips are among the 10), starting from the phone-trained model; the seed's frozen-body recipe and the robust model
+# fine-tuned the same way are marked at `FT_CLIPS` clips.
+
+# %%
+curve_rows = [{"laptop clips": 0, "laptop accuracy": before["laptop"]["accuracy"], "phone accuracy": before["phone"]["accuracy"]}]
+for n_clips in [n for n in CURVE_CLIPS if n > 0]:
+    if n_clips == FT_CLIPS:
+        r = after["whole network"]
+    else:
+        m = finetune(base, base_config, select_clips(laptop_pool, n_clips, CLASSES, seed=SEED), train_body=True)[0]
+        r = {"laptop": score(m, base_config, laptop_test), "phone": score(m, base_config, phone_test)}
+    curve_rows.append({"laptop clips": n_clips, "laptop accuracy": r["laptop"]["accuracy"], "phone accuracy": r["phone"]["accuracy"]})
+curve = pd.DataFrame(curve_rows)
+robust_tuned = finetune(robust, robust_config, laptop_clips, train_body=True)[0]
+results["music-noise-robust + fine-tuned (whole network)"] = condition_row(robust_tuned, robust_config)
+fig, ax = plt.subplots(figsize=(7.5, 3.6))
+ax.plot(curve["laptop clips"], curve["laptop accuracy"], "-o", label="phone-trained + fine-tuning: laptop")
+ax.plot(curve["laptop clips"], curve["phone accuracy"], "--", color="tab:blue", alpha=0.6, label="... : phone")
+ax.plot([FT_CLIPS], [after["seed's recipe (frozen body)"]["laptop"]["accuracy"]], "s", color="tab:red",
+        label="seed's recipe (frozen body): laptop")
+ax.plot([0, FT_CLIPS], [results[robust_choice]["laptop"], results["music-noise-robust + fine-tuned (whole network)"]["laptop"]],
+        "-^", color="tab:green", label="music-noise-robust (+ fine-tuning): laptop")
+ax.axhline(0.95, color="grey", lw=0.6, ls=":")
+ax.set_xscale("symlog", linthresh=1)
+ax.set(xlim=(-0.2, 1.4 * max(CURVE_CLIPS)), xlabel="laptop clips used for fine-tuning (half music, half noise)",
+       ylabel="window accuracy", title="laptop test accuracy vs laptop clips")
+ax.set_xticks(CURVE_CLIPS, [str(n) for n in CURVE_CLIPS])
+ax.legend(fontsize=7)
+fig.tight_layout()
+viz.save_fig(fig, "04_learning_curve");
+curve.round(3)
+
+# %% [markdown]
+# ### 4c. Which part of each fix does what
+# Every model on every condition, and what each ingredient adds in points of accuracy over the phone-trained model
+# (which was trained longer, in notebook 02, without device augmentation and with the `max_db` front end):
+
+# %%
+attribution = pd.DataFrame(results).T
+gains = (attribution[["phone", "laptop", "mean unseen"]] - attribution.loc["phone-trained (02)", ["phone", "laptop", "mean unseen"]]) * 100
+display(attribution.round(3))
+gains.round(1).add_suffix(" (points)")
+
+# %%
+g = gains["laptop"]
+both, aug, norm = g["per_freq + random devices"], g["random devices only (max_db)"], g["per_freq only"]
+frozen = g["fine-tuned, seed's recipe (frozen body)"]
+print(f"laptop, points over the phone-trained model: per_freq alone {norm:+.1f}, random devices alone {aug:+.1f}, "
+      f"both {both:+.1f} (interaction {both - norm - aug:+.1f}); fine-tuning with {FT_CLIPS} laptop clips: "
+      f"frozen body {frozen:+.1f}, whole network {g['fine-tuned, whole network']:+.1f}; "
+      f"robust + whole-network fine-tuning {g['music-noise-robust + fine-tuned (whole network)']:+.1f}")
+u = gains["mean unseen"]
+print(f"unseen conditions (mean), points: per_freq alone {u['per_freq only']:+.1f}, random devices alone "
+      f"{u['random devices only (max_db)']:+.1f}, both {u['per_freq + random devices']:+.1f}; "
+      f"laptop fine-tuning (whole network) {u['fine-tuned, whole network']:+.1f}")
+
+# %% [markdown]
+# ## 5. Your own microphone
+# The recorder below (`audioclf_lib.recorder.RecorderWidget`) records N clips of one class at a time from your input
+# device into `data/devices/<device>/<class>/` (16-bit WAV, 16 kHz). Play music near your laptop and record the music
+# class, then record the room without music (fan, typing, street) for the noise class. The next cell then fine-tunes
+# the phone-trained model on your clips with the same code as part 3. Recording runs in a background thread: the
+# notebook stays responsive and Stop works.
+#
+# Without a microphone (as when this notebook is executed headless) the recorder says so and records nothing, and the
+# fine-tuning cell uses simulated laptop clips written to `data/devices/simulated_laptop/` instead, so the whole path
+# (folder → `devices.load_device_clips` → `devices.finetune_for_device` → scores) still runs.
+
+# %%
+available, why = input_device_status()
+recorder = RecorderWidget(devices_dir(), CLASSES, device_name=DEVICE_NAME, n_clips=RECORD_CLIPS, seconds=5.0, sr=SR)
+display(recorder.widget)
+if not available:
+    print(f"No microphone here ({why}). Skipping recording: the next cell fine-tunes on simulated laptop clips.")
+
+# %%
+MIN_OWN_CLIPS = 4  # per class, before your own recordings are used
+own_folder = devices_dir() / DEVICE_NAME
+own_counts = count_clips(own_folder, CLASSES)
+if min(own_counts.values()) >= MIN_OWN_CLIPS:
+    folder, simulated = own_folder, False
+    print(f"fine-tuning on your recordings in data/devices/{DEVICE_NAME}/: {own_counts}")
+else:
+    folder, simulated = devices_dir() / ("simulated_laptop_quick" if QUICK else "simulated_laptop"), True
+    session = record(select_clips(splits["train"], 2 * RECORD_CLIPS, CLASSES, seed=SEED + 5), LAPTOP, seed=LAPTOP_SEED + 5)
+    written = write_device_clips(session, folder)
+    print(f"{own_counts} clips of your own (fewer than {MIN_OWN_CLIPS} per class): wrote {len(written)} simulated laptop "
+          f"clips to data/devices/{folder.name}/ instead")
+device_clips = load_device_clips(folder, CLASSES, sr=SR)
+# Hold out every 4th clip of the device to see how the fine-tuned model does on recordings it did not train on.
+held_out = np.arange(len(device_clips)) % 4 == 3
+own_train, own_test = take_clips(device_clips, np.flatnonzero(~held_out)), take_clips(device_clips, np.flatnonzero(held_out))
+own_test_windows, own_test_table = eval_windows(own_test, CLASSES, N)
+own_val_windows = np.concatenate([phone_val_windows, own_test_windows])
+own_val_labels = np.concatenate([phone_val_table["label"], own_test_table["label"]])
+own_model, _ = finetune_for_device(base, base_extractor, phone_train, own_train, own_val_windows, own_val_labels, CLASSES,
+                                   num_epochs=FT_EPOCHS, lr=FT_LR, windows_per_epoch=FT_WINDOWS_PER_EPOCH, seed=SEED)
+own_rows = {"phone-trained (02)": base, f"fine-tuned on {folder.name}": own_model}
+own_results = pd.DataFrame({
+    name: {"phone test": score(m, base_config, phone_test)["accuracy"],
+           f"held-out {folder.name} clips": score(m, base_config, own_test)["accuracy"],
+           **({"laptop test (simulated)": score(m, base_config, laptop_test)["accuracy"]} if simulated else {})}
+    for name, m in own_rows.items()}).T
+print(f"{len(own_train)} clips for fine-tuning, {len(own_test)} held out")
+own_results.round(3)
+
+# %% [markdown]
+# With your own clips, the model is saved next to them as `data/devices/<device>/music-noise-<device>.pt`, usable
+# with `python -m audioclf_lib classify --model data/devices/<device>/music-noise-<device>.pt FILE`.
+
+# %%
+if not simulated:
+    own_path = save_checkpoint(folder / f"music-noise-{DEVICE_NAME}.pt", own_model, model_name=base_ckpt.model_name,
+                               class_names=CLASSES, feature_config=base_config, model_kwargs=base_ckpt.model_kwargs,
+                               train_summary={"recipe": "finetune_for_device on your recordings", "base": "music-noise",
+                                              "clips": own_counts})
+    print("saved", own_path)
+else:
+    print("simulated clips only: nothing saved")
+
+# %% [markdown]
+# ## Summary
+# What the full reference run gives (window accuracy on the 169 music and noise windows of the test split; one window
+# is 0.6 points):
+#
+# - **The laptop, simulated** stage by stage with documented parameters (`audioclf_lib.devices`, reproducible, SNR exact):
+#   the phone-trained `music-noise` model falls from 91.1 % (phone) to 68.6 % (laptop), with errors both ways (38 % of
+#   music called noise, 24 % of noise called music). Without the laptop's noise suppressor it collapses onto noise like
+#   the seed's (100 % of music called noise); with it, it collapses once the fan is as loud as the music (0 dB SNR: 76 %
+#   music → noise) or the whole chain is twice as severe (99 %).
+# - **The seed's fix** (frozen body, lr 1e-4, 20 epochs, 50 laptop + phone clips 50/50): laptop 68.6 → 76.9 %, phone
+#   91.1 → 92.3 %; letting the whole network adapt: 77.5 % and 93.5 % (bundled as `music-noise-laptop`). The phone does
+#   not suffer, but the laptop stays far below the 95 % target, and the learning curve is flat from 5 to 100 laptop
+#   clips at this fine-tuning budget: the laptop's noise is not something a few fixed recordings teach.
+# - **No fine-tuning at all**: training on random simulated devices with per-frequency normalisation gives 87.0 % on the
+#   laptop (+18.3 points, more than any fine-tuning here) without a single laptop clip, and 82.6 % on average on a
+#   telephone line, a webcam and real room noise that nobody simulated (phone-trained: 67.1 %); it costs 4.7 points on
+#   the phone (86.4 %). Bundled as `music-noise-robust`; short of the 93 % target.
+# - **Which part does what**: on the laptop, random devices alone +10.1 points, per-frequency normalisation alone +5.3,
+#   both +18.3; on unseen conditions per-frequency normalisation alone is best (+17.8), because it removes any fixed
+#   frequency response, which is most of what a telephone line or a webcam does.
+# - **Your own microphone**: record clips per class with the widget, fine-tune with the same function.
+#
+# **Next:** [05_live_demo](05_live_demo.ipynb) classifies live audio inside Jupyter with these models.
