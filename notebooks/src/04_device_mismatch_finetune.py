@@ -654,14 +654,14 @@ else:
 # - **The seed's fix** (frozen body, lr 1e-4, 20 epochs, 50 laptop + phone clips 50/50): laptop 68.6 → 76.9 %, phone
 #   91.1 → 92.3 %; letting the whole network adapt: 77.5 % and 93.5 % (bundled as `music-noise-laptop`). The phone does
 #   not suffer, but the laptop stays far below the 95 % target, and the learning curve is flat from 5 to 100 laptop
-#   clips at this fine-tuning budget: the laptop's noise is not something a few fixed recordings teach.
+#   clips at this fine-tuning budget (20 epochs of 128 windows at lr 1e-4): more clips alone do not help.
 # - **No fine-tuning at all**: training on random simulated devices with per-frequency normalisation gives 87.0 % on the
 #   laptop (+18.3 points, more than any fine-tuning here) without a single laptop clip, and 82.6 % on average on a
-#   telephone line, a webcam and real room noise that nobody simulated (phone-trained: 67.1 %); it costs 4.7 points on
-#   the phone (86.4 %). Bundled as `music-noise-robust`; short of the 93 % target.
+#   telephone line, a webcam and real room noise, none of them used in training (phone-trained: 67.1 %); it costs 4.7
+#   points on the phone (86.4 %). Bundled as `music-noise-robust`; short of the 93 % target.
 # - **Which part does what**: on the laptop, random devices alone +10.1 points, per-frequency normalisation alone +5.3,
-#   both +18.3; on unseen conditions per-frequency normalisation alone is best (+17.8), because it removes any fixed
-#   frequency response, which is most of what a telephone line or a webcam does.
+#   both +18.3; on the unseen conditions per-frequency normalisation alone is best (+17.8), consistent with what it
+#   does: it removes any fixed frequency response, which is much of what a telephone line or a webcam does.
 # - **Your own microphone**: record clips per class with the widget, fine-tune with the same function.
 #
 # **Next:** [05_live_demo](05_live_demo.ipynb) classifies live audio inside Jupyter with these models.
