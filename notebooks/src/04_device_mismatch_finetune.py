@@ -223,7 +223,7 @@ diagnosis.round(1)
 # |---|---|---|
 # | Clear frequency bands | Blurred, noisy patterns | the noise floor rises: fan, hum and suppression residue fill the quiet bins |
 # | High dynamic range | Compressed, washed out | the range between loud and quiet bins shrinks (noise floor up, AGC, clipping) |
-# | Distinct musical features | Dominated by background noise | bands change less over time (the fan is constant, the suppressor eats sustained notes); the lows are gone and the top rolls off early |
+# | Distinct musical features | Dominated by background noise | the lows are weaker (the high-pass); above the capsule's roll-off the bins are not emptier but fuller, relative to each window's loudest bin (what the model sees): noise fills them; music's bands change a little more over time (the suppressor's flicker) and noise's a little less (the steady fan), so the two classes look more alike |
 #
 # ## 2. The collapse, measured honestly
 # The phone-trained `music-noise` model of notebook 02 on the phone test windows and on the same windows recorded by the
