@@ -27,6 +27,7 @@ __all__ = [
     "rms_normalize",
     "rms_dbfs",
     "frame_rms_dbfs",
+    "loud_level_dbfs",
     "is_silent",
     "fix_length",
     "segment",
@@ -190,6 +191,15 @@ def frame_rms_dbfs(y: np.ndarray, *, frame_length: int = 1024, hop_length: int =
     return 10.0 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-10)
 
 
+def loud_level_dbfs(y: np.ndarray, *, frame_length: int = 1024, loud_quantile: float = 0.95) -> float:
+    """Level of the loud frames of ``y`` (dBFS): the ``loud_quantile`` of frame RMS levels.
+
+    This is what the silence gate compares with its threshold (:func:`is_silent`).
+    """
+    levels = frame_rms_dbfs(y, frame_length=frame_length, hop_length=frame_length // 2)
+    return float(np.quantile(levels, loud_quantile))
+
+
 def is_silent(
     y: np.ndarray, *, threshold_dbfs: float = SILENCE_DBFS, frame_length: int = 1024, loud_quantile: float = 0.95
 ) -> bool:
@@ -200,8 +210,7 @@ def is_silent(
     Using a high quantile of frame levels, not one global peak, means a single click does not
     make a silent window "loud", and a quiet but continuous piece of music is not "silent".
     """
-    levels = frame_rms_dbfs(y, frame_length=frame_length, hop_length=frame_length // 2)
-    return bool(np.quantile(levels, loud_quantile) < threshold_dbfs)
+    return loud_level_dbfs(y, frame_length=frame_length, loud_quantile=loud_quantile) < threshold_dbfs
 
 
 def fix_length(y: np.ndarray, n: int, *, mode: str = "wrap", offset: int = 0) -> np.ndarray:

@@ -73,6 +73,7 @@ def latency_table(*, repeat: int = 100, threads_list=(1, 2), onnx: bool = True) 
     y44 = y44[: 5 * SEED_SR]
     rows = []
     seed_model = build_model("seed_cnn2d", 2).eval()
+    models = _models()  # loaded once, timed at every thread count
     for threads in threads_list:
         image = torch.from_numpy(seed_image_via_matplotlib(y44, SEED_SR))[None]
         render = time_ms(lambda: seed_image_via_matplotlib(y44, SEED_SR), repeat=max(5, repeat // 10), threads=threads)
@@ -82,7 +83,7 @@ def latency_table(*, repeat: int = 100, threads_list=(1, 2), onnx: bool = True) 
         rows.append({"pipeline": "seed-faithful (matplotlib PNG -> resize -> seed CNN)", "threads": threads,
                      "resample_ms": 0.0, "features_ms": render["median_ms"], "model_ms": cnn["median_ms"],
                      "total_ms": total["median_ms"], "total_p95_ms": total["p95_ms"]})
-        for name, (model, config) in _models().items():
+        for name, (model, config) in models.items():
             fe = FeatureExtractor(config).eval()
             y16 = resample(y44, SEED_SR, config.sample_rate)
             w = torch.from_numpy(y16)[None]

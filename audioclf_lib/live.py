@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .audio import SILENCE_DBFS, fix_length, frame_rms_dbfs, is_silent, segment, stream_blocks
+from .audio import SILENCE_DBFS, fix_length, loud_level_dbfs, segment, stream_blocks
 
 __all__ = [
     "LiveError",
@@ -718,9 +718,9 @@ class LiveClassifier:
     def _classify(self, window: np.ndarray, sr: int) -> tuple[str, float, dict, float]:
         """(label, confidence, probabilities, level) for one window; gate + one or more model windows."""
         p = self.predictor
-        level = float(np.quantile(frame_rms_dbfs(window), 0.95))
+        level = loud_level_dbfs(window)
         gate = self.silence_dbfs
-        if gate is not None and is_silent(window, threshold_dbfs=gate):
+        if gate is not None and level < gate:  # the gate of audio.is_silent
             return "silence", 1.0, {}, level
         n = p.config.window_samples
         if window.size <= n:

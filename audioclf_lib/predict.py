@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import (SILENCE_DBFS, AudioError, check_finite, fix_length, frame_rms_dbfs, is_silent, load_audio, resample,
+from .audio import (SILENCE_DBFS, AudioError, check_finite, fix_length, loud_level_dbfs, resample,
                     segment, stream_blocks, to_mono)
 from .checkpoint import Checkpoint, load_checkpoint
 from .features import FeatureExtractor
 from .runtime import default_device
 
-__all__ = ["Prediction", "Predictor", "load_and_predict"]
+__all__ = ["Prediction", "Predictor"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ class Predictor:
         """
         t0 = time.perf_counter()
         y = self._prepare(y, sr)
-        level = float(np.quantile(frame_rms_dbfs(y), 0.95))
-        if self.silence_dbfs is not None and is_silent(y, threshold_dbfs=self.silence_dbfs):
+        level = loud_level_dbfs(y)
+        if self.silence_dbfs is not None and level < self.silence_dbfs:  # the gate of audio.is_silent
             return Prediction("silence", 1.0, {}, level, (time.perf_counter() - t0) * 1e3)
         window = fix_length(y, self.config.window_samples, offset=(y.size - self.config.window_samples) // 2)
         probs = self.probabilities(window[None])[0]
@@ -167,9 +167,3 @@ class Predictor:
         table = self.predict_file(path, **window_options)
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs
-
-
-def load_and_predict(predictor: Predictor, path: str | Path) -> Prediction:
-    """Load a file and classify its (middle) window."""
-    y, sr = load_audio(path)
-    return predictor.predict(y, sr)
