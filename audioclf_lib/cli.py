@@ -34,12 +34,12 @@ def collect_audio_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[s
     return files, missing
 
 
-def _predictor(name: str, device: str | None):
+def _predictor(name: str, device: str | None, backend: str = "auto"):
     from .checkpoint import CheckpointError
     from .predict import Predictor
 
     try:
-        return Predictor(name, device=device)
+        return Predictor(name, device=device, backend=backend)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
 
@@ -78,7 +78,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     from .audio import AudioError
 
-    predictor = _predictor(args.model, args.device)
+    predictor = _predictor(args.model, args.device, args.backend)
     files, problems = collect_audio_files(args.paths)
     tables = []
     for path in files:
@@ -106,7 +106,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import scan_corpus
     from .metrics import classification_metrics
 
-    predictor = _predictor(args.model, args.device)
+    predictor = _predictor(args.model, args.device, args.backend)
     root = Path(args.dir)
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder (expected one subfolder per class: {', '.join(predictor.class_names)})")
@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--window", type=float, default=None, help="window length in seconds (default: the model's, 5 s)")
         p.add_argument("--hop", type=float, default=None, help="hop between windows in seconds (default: the window)")
         p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+        p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                       help="who runs the model: auto = ONNX Runtime on the CPU when installed, else torch")
 
     p = sub.add_parser("classify", help="classify files or folders, one row per window")
     p.add_argument("paths", nargs="+", help="audio files or folders")

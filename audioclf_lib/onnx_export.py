@@ -2,14 +2,17 @@
 
     python -m audioclf_lib export-onnx --model music-speech-noise [--out model.onnx]
 
-The export is checked against PyTorch on random features before it is written; the ONNX file
-carries the feature config and class names as metadata, so it is self-describing.
+The export is checked against PyTorch on real front-end features before it is used or written;
+the ONNX file carries the feature config and class names as metadata, so it is self-describing.
+The :class:`~audioclf_lib.predict.Predictor` uses the same export in memory for its ``onnx``
+backend (the default on the CPU when ONNX Runtime is installed).
 """
 from __future__ import annotations
 
 import argparse
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,54 +21,80 @@ import torch
 from .checkpoint import Checkpoint, atomic_write_bytes, load_checkpoint
 from .features import FeatureExtractor
 
-__all__ = ["export_onnx", "OnnxModel", "add_arguments", "run"]
+__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "add_arguments", "run"]
 
 OPSET = 17
 
 
+def onnx_available() -> bool:
+    """Whether ``onnx`` and ``onnxruntime`` can be imported (both are needed to export and run)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _example_input(ckpt: Checkpoint) -> torch.Tensor:
     extractor = FeatureExtractor(ckpt.feature_config)
+    gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        return extractor(torch.randn(2, ckpt.feature_config.window_samples) * 0.1)
+        return extractor(torch.randn(2, ckpt.feature_config.window_samples, generator=gen) * 0.1)
 
 
-def export_onnx(checkpoint: str | Path | Checkpoint, out_path: str | Path, *, atol: float = 1e-4) -> tuple[Path, float]:
-    """Write the model as ONNX (dynamic batch) and return the path and the max |ONNX - PyTorch| on test input.
+def onnx_bytes(ckpt: Checkpoint, *, atol: float = 1e-4, threads: int = 1) -> tuple[bytes, "OnnxModel", float]:
+    """The checkpoint's model as an ONNX file in memory (dynamic batch, metadata attached), a session
+    on it, and the max |ONNX - PyTorch| on example features.
 
-    Raises ``RuntimeError`` if ONNX Runtime disagrees with PyTorch by more than ``atol``.
+    Raises ``RuntimeError`` if ONNX Runtime disagrees with PyTorch by more than ``atol``, so an
+    export is never used silently wrong.
     """
     import onnx
 
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    model = ckpt.model.eval()
+    model = ckpt.model.cpu().eval()
     x = _example_input(ckpt)
     buf = io.BytesIO()
-    torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["features"],
-                      output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+    with warnings.catch_warnings():  # the tracer's notes on Python-level branches (return_embedding) are expected
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["features"],
+                          output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
     for key, value in (("audioclf.feature_config", json.dumps(ckpt.feature_config.to_dict())),
                        ("audioclf.class_names", json.dumps(ckpt.class_names)), ("audioclf.model_name", ckpt.model_name)):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     data = proto.SerializeToString()
-    runner = OnnxModel(data)
+    runner = OnnxModel(data, threads=threads)
     with torch.no_grad():
         diff = float(np.abs(runner(x.numpy()) - model(x).numpy()).max())
     if diff > atol:
         raise RuntimeError(f"ONNX export of {ckpt.model_name} differs from PyTorch by {diff:.2e} (> {atol:g})")
+    return data, runner, diff
+
+
+def export_onnx(checkpoint: str | Path | Checkpoint, out_path: str | Path, *, atol: float = 1e-4) -> tuple[Path, float]:
+    """Write the model as ONNX (dynamic batch) and return the path and the max |ONNX - PyTorch| on test input."""
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    data, _, diff = onnx_bytes(ckpt, atol=atol)
     atomic_write_bytes(out_path, data)
     return Path(out_path), diff
 
 
 class OnnxModel:
-    """ONNX Runtime session on the CPU: features (B, ...) float32 -> logits (B, n_classes)."""
+    """ONNX Runtime session on the CPU: features (B, ...) float32 -> logits (B, n_classes).
+
+    Its threads do not spin while idle: in a notebook the same cores serve the audio callback,
+    the UI and the kernel, and a spinning pool would steal them between windows.
+    """
 
     def __init__(self, path_or_bytes: str | Path | bytes, *, threads: int = 1):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = path_or_bytes if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
         self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -73,7 +102,7 @@ class OnnxModel:
 
     def __call__(self, features: np.ndarray | torch.Tensor) -> np.ndarray:
         if isinstance(features, torch.Tensor):
-            features = features.numpy()
+            features = features.detach().cpu().numpy()
         return self.session.run(None, {"features": np.ascontiguousarray(features, dtype=np.float32)})[0]
 
 

@@ -87,3 +87,13 @@ def test_usage_errors_exit_2(tmp_path):
     (tmp_path / "empty" / "music").mkdir(parents=True)
     out = cli("evaluate", "--model", "music-noise", tmp_path / "empty")
     assert out.returncode == 2 and "no audio found" in out.stderr
+
+
+def test_evaluate_backends_agree(test_split_folder):
+    results = {}
+    for backend in ("torch", "onnx"):
+        out = cli("evaluate", "--model", "music-speech-noise", "--backend", backend, test_split_folder, "--json")
+        assert out.returncode == 0, out.stderr
+        results[backend] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["torch"]["confusion"] == results["onnx"]["confusion"]
+    assert cli("evaluate", "--backend", "tpu", test_split_folder).returncode == 2  # argparse usage error
