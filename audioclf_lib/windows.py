@@ -83,12 +83,16 @@ class TrainWindows(Dataset):
     def _draw_clip(self, label: int, rng: np.random.Generator) -> np.ndarray:
         return self.clips.clip(int(rng.choice(self.by_class[label], p=self.weights[label])))
 
-    def _window(self, label: int, rng: np.random.Generator) -> np.ndarray:
-        y = self._draw_clip(label, rng)
+    def _random_crop(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A window at a uniformly random offset; a short clip is wrapped from a random start."""
         if y.size >= self.n:
             return fix_length(y, self.n, offset=int(rng.integers(0, y.size - self.n + 1)))
-        if rng.random() >= self.p_concat:
-            return fix_length(np.roll(y, int(rng.integers(0, y.size))), self.n)
+        return fix_length(np.roll(y, int(rng.integers(0, y.size))), self.n)
+
+    def _window(self, label: int, rng: np.random.Generator) -> np.ndarray:
+        y = self._draw_clip(label, rng)
+        if y.size >= self.n or rng.random() >= self.p_concat:
+            return self._random_crop(y, rng)
         pieces, total = [y], y.size
         while total < self.n:  # join more clips of the same class: a stretch of continuous speech
             nxt = self._draw_clip(label, rng)
@@ -106,8 +110,7 @@ class TrainWindows(Dataset):
         if self.augment is not None:
             background = None
             if self.background.size and self.class_names[label] != "noise":
-                background = fix_length(self.clips.clip(int(rng.choice(self.background))), self.n,
-                                        offset=int(rng.integers(0, 1 << 30)) % max(1, self.n))
+                background = self._random_crop(self.clips.clip(int(rng.choice(self.background))), rng)
             y = self.augment(y, self.clips.sample_rate, rng, background)
         return torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), label
 

@@ -103,6 +103,21 @@ def test_train_windows_balanced_deterministic(tmp_path):
     assert windows.shape == (len(clips), 80_000) and set(table["label"]) == {0, 1}
 
 
+def test_random_crops_cover_long_and_short_clips_uniformly():
+    """Training and background crops start anywhere in a clip, not mostly at its beginning."""
+    n = 1_000
+    ramp = np.arange(20 * n, dtype=np.float32)  # each sample's value is its index
+    clips = ClipSet(ramp, np.array([0, 20 * n]), pd.DataFrame({"class": ["noise"]}), 16_000)
+    ds = TrainWindows(clips, ["noise"], n, background_class=None)
+    rng = np.random.default_rng(0)
+    starts = np.array([ds._random_crop(ramp, rng)[0] for _ in range(4_000)])
+    assert starts.min() < 0.02 * 19 * n and starts.max() > 0.98 * 19 * n
+    assert abs(np.mean(starts) / (19 * n) - 0.5) < 0.03 and abs(np.mean(starts < 9.5 * n) - 0.5) < 0.03
+    short = ramp[: n // 4]
+    firsts = np.array([ds._random_crop(short, rng)[0] for _ in range(2_000)])
+    assert len(np.unique(firsts)) > 200  # wrapped from a random start
+
+
 def test_class_with_one_file_and_a_folder_named_like_audio(tmp_path):
     root = toy_corpus(tmp_path / "c", originals_per_class=4)
     (root / "speech").mkdir()
