@@ -148,7 +148,7 @@ class Predictor:
         return self._score(windows, starts, n, y.size)
 
     def predict_file(self, path: str | Path, *, window_seconds: float | None = None, hop_seconds: float | None = None,
-                     block_seconds: float = 300.0) -> pd.DataFrame:
+                     block_seconds: float = 60.0) -> pd.DataFrame:
         """Like :meth:`predict_segments` for a file of any length, in bounded memory (decoded in blocks).
 
         Gives the same windows as loading the whole file and calling :meth:`predict_segments`.
