@@ -17,7 +17,7 @@ from .audio import (SILENCE_DBFS, AudioError, check_finite, fix_length, loud_lev
                     segment, stream_blocks, to_mono)
 from .checkpoint import Checkpoint, load_checkpoint
 from .features import FeatureExtractor
-from .runtime import default_device
+from .runtime import default_device, release_free_memory
 
 __all__ = ["Prediction", "Predictor"]
 
@@ -166,6 +166,7 @@ class Predictor:
                 next_start = int(starts[-1]) + hop
             buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
             buffer_start = max(buffer_start, next_start)
+            release_free_memory()
         self._check_duration(path, total)
         if not tables or (next_start < total and total - next_start >= n / 2):
             tail = buffer[next_start - buffer_start :] if tables else buffer

@@ -1,13 +1,15 @@
 """Process-wide set-up, done explicitly (importing the library changes no global state)."""
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "setup_notebook", "default_device", "worker_init_fn"]
+__all__ = ["seed_everything", "setup_notebook", "default_device", "worker_init_fn", "release_free_memory"]
 
 
 def default_device() -> torch.device:
@@ -26,6 +28,26 @@ def seed_everything(seed: int) -> None:
     torch.cuda.manual_seed_all(seed)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand memory that glibc keeps in its heap after ``free`` back to the system.
+
+    Streaming hours of audio allocates a block-sized array per block between ONNX Runtime's
+    many small allocations; glibc then cannot shrink its heap and the process grew by ~400 MB
+    over a 2-hour file (measured; ~1 MB with a trim after each block). A no-op off glibc.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def worker_init_fn(worker_id: int) -> None:
