@@ -12,17 +12,18 @@
 # **Writes** the checkpoints `music-noise-seed`, `music-noise` and `music-speech-noise` (bundled with the package
 # after a full run, so the CLI and the live demo work on a fresh clone) and figures `figures/02_*.png`.
 #
-# **Runtime** on a 2-core CPU: about 8 minutes for the full run; QUICK (CI): about 1 minute with far fewer
-# windows and epochs, whose scores mean nothing.
+# **Runtime** on a 2-core CPU: about 9 minutes for the full run (the committed run took 515 s on an idle machine);
+# QUICK (CI): about 1 minute with far fewer windows and epochs, whose scores mean nothing.
 
 # %% tags=["parameters"]
 import os
 
 QUICK = os.environ.get("QUICK", "0") == "1"  # CI-sized run
 SEED = 0
-NUM_EPOCHS = 2 if QUICK else 20  # upper bound: early stopping picks the best validation epoch
-SEED_EPOCHS = 2 if QUICK else 8  # the 5.9 M-parameter seed model is slow to train on a CPU
-WINDOWS_PER_EPOCH = 128 if QUICK else 2048  # random 5-s training windows drawn per epoch
+NUM_EPOCHS = 2 if QUICK else 30  # upper bound: early stopping picks the best validation epoch
+WINDOWS_PER_EPOCH = 128 if QUICK else 4096  # random 5-s training windows drawn per epoch
+SEED_EPOCHS = 2 if QUICK else 6  # the 5.9 M-parameter seed model is ~4x slower per window on a CPU,
+SEED_WINDOWS_PER_EPOCH = 128 if QUICK else 1024  # so it gets a shorter run (it is the reference, not the goal)
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,11 +71,13 @@ print(f"total {n_seed:,} parameters = {weight_bytes(seed_model) / 2**20:.1f} MiB
 # `train.train_classifier` draws class-balanced random 5-s windows from the training clips each epoch (short clips joined
 # or wrapped, long ones cropped), augments them on the waveform (gain, random band-limiting of every class against the
 # telephone-band trap, background noise at 5–30 dB SNR) and on the spectrogram (SpecAugment masks), computes features with
-# the one front end, trains with AdamW and a cosine schedule, keeps the epoch with the best validation balanced accuracy
-# and evaluates once on the held-out test split.
+# the one front end, trains with AdamW and a cosine schedule, and evaluates an exponential moving average of the weights
+# (decay 0.99) after every epoch: with random augmented windows the raw weights' validation score swings by several
+# points from one epoch to the next, the average's far less. The epoch with the best validation balanced accuracy is
+# kept, and the test split is used once, at the end.
 
 # %%
-train_config = TrainConfig(num_epochs=NUM_EPOCHS, lr=2e-3, patience=6, seed=SEED)
+train_config = TrainConfig(num_epochs=NUM_EPOCHS, lr=2e-3, patience=10, seed=SEED)
 results = {}
 
 # %% [markdown]
@@ -87,7 +90,7 @@ results = {}
 seed_config = FeatureConfig(representation="seed_rgb", n_mels=128)
 results["music-noise-seed"] = train_classifier(
     "seed_cnn2d", ["music", "noise"], seed_config, splits,
-    train_config=TrainConfig(num_epochs=SEED_EPOCHS, lr=3e-4, patience=4, seed=SEED), windows_per_epoch=WINDOWS_PER_EPOCH)
+    train_config=TrainConfig(num_epochs=SEED_EPOCHS, lr=3e-4, patience=4, seed=SEED), windows_per_epoch=SEED_WINDOWS_PER_EPOCH)
 
 # %% [markdown]
 # ## 4. Improved: `mel_cnn` on 1-channel log-mel, music vs noise
@@ -203,7 +206,14 @@ for cls in ("music", "speech", "noise"):
 #   fully connected layer.
 # - A 98 k-parameter BatchNorm CNN on 1-channel log-mel is smaller, faster and more accurate on the same split.
 # - One recipe trains all three; results of the full reference run are in the table of section 7 (the committed
-#   notebook shows them; QUICK runs train for seconds and their numbers mean nothing).
+#   notebook shows them; QUICK runs train for seconds and their numbers mean nothing). In the committed run:
+#   seed-faithful 87.5 %, `mel_cnn` music vs noise 95.3 % balanced accuracy (the project's target is 97 %: **not met**),
+#   music / speech / noise 95.4 % macro-F1 (target 93 %: met).
+# - The music-vs-noise errors are the same few clips in every variant we tried (slow ambient game music called noise,
+#   a siren and cattle called music). More epochs with the weight average helped on both validation and test; more mel
+#   bands, per-frequency normalisation, a wider network and a longer FFT did better on validation and worse on test
+#   or the reverse ([docs/experiments.md](../docs/experiments.md)). With 43 music clips per held-out split, a few
+#   tracks decide such rankings, so the recipe was chosen on validation and not tuned to the test split.
 # - Checkpoints carry their feature config, so the CLI (`python -m audioclf_lib classify --model music-speech-noise FILE`)
 #   and the live demo use exactly what was trained.
 #
