@@ -3,6 +3,7 @@
     python scripts/run_notebooks.py                 # all, full reference run, outputs committed
     QUICK=1 python scripts/run_notebooks.py 01 02   # CI-sized run of some
     python scripts/run_notebooks.py --out /tmp/nb    # write executed copies elsewhere
+    python scripts/run_notebooks.py 02 --markdown-only  # wording fixes only: outputs kept, code must match
 
 Each notebook runs with its folder as working directory and fails the run on the first
 error. Outputs are normalised: no execution counts or timings, and the repository's
@@ -62,11 +63,30 @@ def run(name: str, out_dir: Path, timeout: int) -> float:
     return time.perf_counter() - t0
 
 
+def sync_markdown(name: str, out_dir: Path) -> None:
+    """Copy the Markdown cells of the source into the executed notebook, outputs untouched.
+
+    For wording fixes after a long run (results text, runtimes). Refuses when any code cell
+    differs from the source: then the outputs would not be what the code produces.
+    """
+    fresh, path = load(name), out_dir / f"{name}.ipynb"
+    executed = nbformat.read(path, as_version=4)
+    kinds = [(c.cell_type, c.source if c.cell_type == "code" else None) for c in fresh.cells]
+    if kinds != [(c.cell_type, c.source if c.cell_type == "code" else None) for c in executed.cells]:
+        raise SystemExit(f"{name}: code cells changed since the run; execute it again instead of --markdown-only")
+    for new, old in zip(fresh.cells, executed.cells):
+        if new.cell_type == "markdown":
+            old.source = new.source
+    nbformat.write(executed, path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="notebook numbers or names (default: all, in order)")
     parser.add_argument("--out", type=Path, default=ROOT / "notebooks", help="where executed notebooks are written")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="update only the Markdown of already executed notebooks (code cells must be unchanged)")
     args = parser.parse_args()
     available = sorted(p.stem for p in SRC.glob("[0-9]*.py"))
     names = [n for n in available if not args.names or any(n.startswith(a) for a in args.names)]
@@ -74,6 +94,10 @@ def main() -> int:
         parser.error(f"no notebook matches {args.names}; available: {available}")
     quick = os.environ.get("QUICK", "0")
     for name in names:
+        if args.markdown_only:
+            sync_markdown(name, args.out)
+            print(f"{name}: Markdown updated")
+            continue
         print(f"running {name} (QUICK={quick}) ...", flush=True)
         seconds = run(name, args.out, args.timeout)
         print(f"  done in {seconds:.0f} s", flush=True)
