@@ -57,6 +57,7 @@ def onnx_bytes(ckpt: Checkpoint, *, atol: float = 1e-4, threads: int = 1) -> tup
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the tracer's notes on Python-level branches (return_embedding) are expected
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 notes its TorchScript-based exporter's future
         torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=["features"],
                           output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
