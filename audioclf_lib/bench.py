@@ -155,14 +155,15 @@ def cuda_table(*, repeat: int = 100) -> pd.DataFrame | None:
 
 
 _CLASSIFY_CHILD = """
-import json, resource, sys, time, torch
+import json, sys, time, torch
 torch.set_num_threads(int(sys.argv[3]))
 from audioclf_lib.predict import Predictor
+from audioclf_lib.timing import peak_rss_mb
 p = Predictor(sys.argv[1], device="cpu")
 t0 = time.perf_counter()
 table = p.predict_file(sys.argv[2])
 dt = time.perf_counter() - t0
-print(json.dumps({"seconds": dt, "segments": len(table), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": dt, "segments": len(table), "peak_rss_mb": peak_rss_mb()}))
 """
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-__all__ = ["torch_threads", "time_ms"]
+__all__ = ["torch_threads", "time_ms", "peak_rss_mb"]
 
 
 @contextlib.contextmanager
@@ -36,3 +36,24 @@ def time_ms(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 3, thre
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
     return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)), "repeat": repeat, "threads": threads}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process image, in MiB.
+
+    Linux's ``VmHWM`` (reset when a process ``exec``s). ``getrusage``'s ``ru_maxrss`` is not:
+    a child started by ``subprocess`` reports its parent's peak from before the exec when that
+    was larger, which once made a benchmark child show the benchmark's own 1.25 GB.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    import sys
+
+    # ru_maxrss is in bytes on macOS and in KiB elsewhere.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
