@@ -8,7 +8,6 @@ with C = 4 RGBA channels and D = intensity bins.
 """
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 
 import librosa
@@ -145,10 +144,16 @@ def extract_features(windows: np.ndarray, config: FeatureConfig, *, batch_size: 
 def seed_image_via_matplotlib(y: np.ndarray, sr: int, *, image_size: tuple[int, int] = (155, 154)) -> np.ndarray:
     """The seed's own pipeline, kept for teaching and benchmarking: slow on purpose.
 
-    librosa mel (128 bands) -> dB -> ``librosa.display.specshow`` in a matplotlib figure ->
-    ``savefig`` PNG -> PIL decode and resize -> (3, H, W) float32 in [-1, 1].
+    librosa mel (128 bands) -> dB -> ``librosa.display.specshow`` on a 2 x 2-inch pyplot figure,
+    axes off -> ``savefig(..., bbox_inches="tight", pad_inches=0)`` to a PNG file -> PIL reads it
+    back -> resize -> (3, H, W) float32 in [-1, 1]. The tight bounding box of a 2-inch figure at
+    100 dpi is exactly 155 x 154 pixels: the seed's odd input size, which is why we believe it
+    rendered this way (the tight box costs a second draw).
     Notebook: 02_train_cnn.ipynb
     """
+    import os
+    import tempfile
+
     import librosa.display
     import matplotlib.pyplot as plt
     from PIL import Image
@@ -156,12 +161,15 @@ def seed_image_via_matplotlib(y: np.ndarray, sr: int, *, image_size: tuple[int, 
     S = librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128)
     S_db = librosa.power_to_db(S, ref=np.max)
     fig = plt.figure(figsize=(2, 2), dpi=100)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.set_axis_off()
-    librosa.display.specshow(S_db, sr=sr, ax=ax, cmap="magma")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    buf.seek(0)
-    img = Image.open(buf).convert("RGB").resize((image_size[1], image_size[0]), Image.BILINEAR)
+    librosa.display.specshow(S_db, sr=sr, x_axis="time", y_axis="mel", cmap="magma")
+    plt.axis("off")
+    fd, path = tempfile.mkstemp(suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(path, bbox_inches="tight", pad_inches=0)
+        plt.close(fig)
+        img = Image.open(path).convert("RGB").resize((image_size[1], image_size[0]), Image.BILINEAR)
+    finally:
+        plt.close(fig)
+        os.unlink(path)
     return ((np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)

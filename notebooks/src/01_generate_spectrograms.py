@@ -275,6 +275,6 @@ viz.save_fig(fig, "01_seed_representations");
 # - A window of audio becomes a 1 × 64 × 313 log-mel image through **one** front end whose settings travel with every model.
 # - Real corpora hide traps: bandwidth, length, loudness, balance and leakage; each has a concrete counter-measure above.
 # - The splits are grouped by original recording and cached under names that change when the data or settings change.
-# - The seed representations are kept for notebooks 02 and 03, but they cost 3–40× more numbers for no new information.
+# - The seed representations are kept for notebooks 02 and 03, but they cost 3.6–80× more numbers (table above) for no new information.
 #
 # **Next:** [02_train_cnn](02_train_cnn.ipynb) trains the seed's CNN, a better one and a 3-class model on these splits.

@@ -16,8 +16,8 @@
 # `python -m audioclf_lib classify --model music-speech-3d FILE` and `evaluate` work on a fresh clone) and figures
 # `figures/03_*.png`.
 #
-# **Runtime** on a 2-core CPU, one torch thread: about 3.5 minutes for the full run (22 training runs; the committed run
-# took 205 s, up to 6 minutes when other jobs share the cores); QUICK (CI): under 1 minute with a handful of windows
+# **Runtime** on a 2-core CPU, one torch thread: about 2 minutes for the full run (22 training runs; the committed run
+# took 116 s on an idle machine, up to 6 minutes when other jobs share the cores); QUICK (CI): under 1 minute with a handful of windows
 # per run, whose scores mean nothing.
 
 # %% tags=["parameters"]
@@ -362,12 +362,12 @@ viz.save_fig(fig, "03_diagnosis");
 #
 # | suspect | verdict |
 # |---|---|
-# | input scaling | **Not a cause.** 0–255 inputs score like [0, 1] (0.852 vs 0.860, mean of two seeds): the BatchNorm after the first convolution divides the scale out. |
-# | 4th RGBA channel | **Not a cause, and not useless.** In the plain colour image alpha is a constant and carries nothing; after binning it is the layer mask, and alone (1 channel) it scores as well as RGBA (0.867). RGB without it scores a little lower (0.833) and needed more steps to start learning (table: steps at one class), because the darkest layers' colours are nearly zero. |
-# | class collapse | **The symptom, not a cause.** Runs start by calling everything one class (balanced accuracy 0.5) and leave that plateau only after up to 32 steps (table: steps at one class); with Keras' BatchNorm momentum, one run fell back to nearly one class by its last epoch while its training accuracy stayed high, because the moving statistics used at test time lag the weights. |
-# | learning rate | **Slows or destabilises; does not explain 50 %.** 1e-4 sat at one class for 32 steps and ended at 0.753; 1e-2 ended a little below 1e-3 (0.819 vs 0.860). |
-# | tiny data, whole clips | **Not measurable at this scale.** 89 clips, as fixed examples or as random windows, reached the same validation score as all training clips (0.855 and 0.857 vs 0.860). |
-# | ungrouped splits | **Flatters, does not break.** Windows of the training clips score 0.876 / 0.881 against 0.845 / 0.875 on held-out clips: a small gap here because these models are far from memorising; it hides a failure rather than causing one (the seed's 47 % validation was honest). |
+# | input scaling | **Not a cause.** 0–255 inputs score like [0, 1] (0.850 vs 0.860, mean of two seeds): the BatchNorm after the first convolution divides the scale out. |
+# | 4th RGBA channel | **Not a cause, and not useless.** In the plain colour image alpha is a constant and carries nothing; after binning it is the layer mask, and alone (1 channel) it scores as well as RGBA (0.862). RGB without it scores lower (0.815) and needed more steps to start learning (table: steps at one class), because the darkest layers' colours are nearly zero. |
+# | class collapse | **The symptom, not a cause.** Runs start by calling everything one class (balanced accuracy 0.5) and leave that plateau only after up to 40 steps (table: steps at one class); with Keras' BatchNorm momentum the runs fell from 0.835 at their best epoch to 0.697 at their last while training accuracy stayed high, because the moving statistics used at test time lag the weights. |
+# | learning rate | **Slows or destabilises; does not explain 50 %.** 1e-4 sat at one class for 40 steps and ended at 0.695; 1e-2 ended below 1e-3 (0.814 vs 0.860). |
+# | tiny data, whole clips | **A small cost, not a collapse.** 89 clips, as fixed examples or as random windows, scored a little below all training clips (0.827 and 0.844 vs 0.860), and the fixed examples left the one-class plateau last (32 steps). |
+# | ungrouped splits | **Flatters, does not break.** Windows of the training clips score 0.877 / 0.868 against 0.847 / 0.873 on held-out clips: a small gap here because these models are far from memorising; it hides a failure rather than causing one (the seed's 47 % validation was honest). |
 #
 # No single suspect reproduces 50 % at the end of training. What every run does show is the seed's exact symptom at the
 # *start* of training: one class for everything, training accuracy rising while validation stays flat. The most likely
@@ -533,7 +533,7 @@ print(f"notebook ran in {time.perf_counter() - t_start:.0f} s")
 #   everything) at the start. Few optimizer steps on 89 huge examples and BatchNorm statistics that lag the weights are
 #   the likely cause; scaling, the alpha channel and the split are not.
 # - The working version, `small_cnn3d` (293 k parameters) on 4 × 10 × 64 × 64 inputs with the shared recipe, reaches
-#   98.6 % balanced accuracy per window and 98.0 % per clip on the held-out test split in the full run, keeps its music
+#   98.4 % balanced accuracy per window and 98.4 % per clip on the held-out test split in the full run, keeps its music
 #   recall on telephone-band music, and runs in milliseconds per window on one CPU thread (table of section 6).
 # - The ablation says plainly: binning and colour buy nothing measurable over a 2-D CNN on log-mel, which is as accurate
 #   at a quarter of the CPU time.
