@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -452,7 +453,7 @@ def test_device_vanishing_mid_stream_is_an_error_state_and_start_recovers(virtua
     import tempfile
 
     # A second, private sound server that this test may kill; the session's microphone is untouched.
-    pulse_dir = Path(tempfile.mkdtemp(prefix="audioclf-pulse-v-"))
+    pulse_dir = Path(tempfile.mkdtemp(prefix="audioclf-pulse-v-"))  # short: a socket path has at most 107 bytes
     script = str(REPO_ROOT / "scripts" / "virtual_mic.sh")
     env = {**os.environ, "AUDIOCLF_PULSE_DIR": str(pulse_dir)}
     subprocess.run(["bash", script, "start"], env=env, check=True, capture_output=True, timeout=30)
@@ -462,6 +463,7 @@ def test_device_vanishing_mid_stream_is_an_error_state_and_start_recovers(virtua
                                 capture_output=True, text=True, timeout=150, cwd=REPO_ROOT)
     finally:
         subprocess.run(["bash", script, "stop"], env=env, capture_output=True, timeout=30)
+        shutil.rmtree(pulse_dir, ignore_errors=True)
     line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line, result.stdout[-2000:] + result.stderr[-3000:]
     out = json.loads(line[7:])
