@@ -167,7 +167,6 @@ def seed_image_via_matplotlib(y: np.ndarray, sr: int, *, image_size: tuple[int, 
     os.close(fd)
     try:
         fig.savefig(path, bbox_inches="tight", pad_inches=0)
-        plt.close(fig)
         img = Image.open(path).convert("RGB").resize((image_size[1], image_size[0]), Image.BILINEAR)
     finally:
         plt.close(fig)

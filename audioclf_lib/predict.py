@@ -78,7 +78,7 @@ class Predictor:
 
         if not onnx_available():
             if backend == "onnx":
-                raise ImportError("backend='onnx' needs the onnx and onnxruntime packages (pip install -e '.[bench]')")
+                raise ImportError("backend='onnx' needs the onnx and onnxruntime packages (core dependencies: pip install -e .)")
             return None
         try:
             return onnx_bytes(self.checkpoint, threads=torch.get_num_threads())[1]
