@@ -185,6 +185,16 @@ class ClipSet:
     def clip(self, i: int) -> np.ndarray:
         return self.audio[self.offsets[i] : self.offsets[i + 1]]
 
+    @classmethod
+    def concat(cls, *sets: "ClipSet") -> "ClipSet":
+        """One clip set holding the clips of ``sets`` in order (e.g. train + val for a final refit)."""
+        if not sets or len({s.sample_rate for s in sets}) != 1:
+            raise ValueError("concat needs at least one clip set, all at the same sample rate")
+        starts = np.cumsum([0] + [s.offsets[-1] for s in sets[:-1]])
+        offsets = np.concatenate([sets[0].offsets[:1]] + [s.offsets[1:] + start for s, start in zip(sets, starts)])
+        return cls(np.concatenate([s.audio[: s.offsets[-1]] for s in sets]), offsets,
+                   pd.concat([s.table for s in sets], ignore_index=True), sets[0].sample_rate)
+
     def save(self, path: str | Path) -> None:
         """Write ``<path>.npz`` + ``<path>.csv`` atomically (tmp file, then rename)."""
         path = Path(path)

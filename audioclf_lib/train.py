@@ -40,7 +40,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     batch_size: int = 32
-    #: Stop when validation balanced accuracy has not improved for this many epochs.
+    #: Stop when validation balanced accuracy has not improved for this many epochs (not with ``keep="last"``).
     patience: int = 6
     seed: int = 0
     spec_augment: bool = True
@@ -51,6 +51,13 @@ class TrainConfig:
     #: instead of the raw weights: with random augmented windows the raw weights' validation score
     #: swings by several points from epoch to epoch. 0 disables it.
     ema_decay: float = 0.99
+    #: Which weights :func:`fit` returns: ``"best"`` (the epoch with the best validation score) or
+    #: ``"last"`` (the final epoch: for a refit on train + val, where validation is no longer held out).
+    keep: str = "best"
+
+    def __post_init__(self) -> None:
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"keep={self.keep!r}; expected 'best' or 'last'")
 
 
 def _batch_features(extractor: FeatureExtractor, y: torch.Tensor) -> torch.Tensor:
@@ -190,7 +197,9 @@ def fit(
                         "ema": ema.state_dict() if ema is not None else None,
                         "config": asdict(config)}, buf)
             atomic_write_bytes(state_path, buf.getvalue())
-        if epoch - best["epoch"] >= config.patience:
+        if config.keep == "last":
+            best = {"score": score, "state": copy.deepcopy(scored.state_dict()), "epoch": epoch}
+        elif epoch - best["epoch"] >= config.patience:
             if progress:
                 print(f"early stop: no improvement since epoch {best['epoch'] + 1}")
             break

@@ -4,7 +4,7 @@
     python scripts/recipe_sweep.py mels128 "fc={'n_mels': 128}"
     python scripts/recipe_sweep.py ch24 "model_kwargs={'channels': (24, 48, 96, 192)}"
 
-Keys: ``wpe`` (windows per epoch), ``classes``, ``model``, ``model_kwargs``, ``fc`` (FeatureConfig
+Keys: ``wpe`` (windows per epoch), ``refit`` (train on train + val, keep the last epoch), ``classes``, ``model``, ``model_kwargs``, ``fc`` (FeatureConfig
 fields), ``aug`` (WaveAugment fields), anything else is a TrainConfig field. Needs notebook 01's
 cache. The results of the sweep behind notebook 02's recipe are in docs/experiments.md.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from audioclf_lib.augment import WaveAugment
 from audioclf_lib.cache import load_splits
 from audioclf_lib.config import FeatureConfig
+from audioclf_lib.data import ClipSet
 from audioclf_lib.train import TrainConfig, train_classifier, worst_clips
 
 
@@ -30,9 +31,13 @@ def main(argv: list[str]) -> None:
     feature_config = FeatureConfig(**options.pop("fc", {}))
     augment = WaveAugment(**options.pop("aug", {}))
     model = options.pop("model", "mel_cnn")
+    splits = load_splits(quick=False)
+    if options.pop("refit", False):  # train on train + val for a fixed number of epochs, keep the last
+        splits = {**splits, "train": ClipSet.concat(splits["train"], splits["val"])}
+        options = {"keep": "last", **options}
     train_config = TrainConfig(**{"num_epochs": 20, "lr": 2e-3, "patience": 6, **options})
     t0 = time.perf_counter()
-    r = train_classifier(model, classes, feature_config, load_splits(quick=False), train_config=train_config,
+    r = train_classifier(model, classes, feature_config, splits, train_config=train_config,
                          windows_per_epoch=windows_per_epoch, model_kwargs=model_kwargs, augment=augment, progress=False)
     window, clip = r.metrics["window"], r.metrics["clip"]
     print(r.history[["epoch", "train_loss", "val_bal_acc", "val_loss", "seconds"]].round(3).to_string())

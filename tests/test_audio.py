@@ -77,6 +77,18 @@ def test_silence_detection_in_dbfs():
     assert abs(audio.rms_dbfs(tone(100, 1.0, sr, amp=1.0)) + 3.01) < 0.05
 
 
+@pytest.mark.parametrize("n", [1024, 1535, 1536, 16_000, 80_001])
+@pytest.mark.parametrize("frame_length,hop_length", [(1024, 512), (1024, 256), (1000, 300)])
+def test_frame_levels_equal_the_definition(n, frame_length, hop_length):
+    # The hop-sum shortcut must give every frame's mean square exactly as squaring each frame does.
+    y = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 0.1
+    frames = np.lib.stride_tricks.sliding_window_view(y, frame_length)[::hop_length]
+    expected = 10.0 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-10)
+    got = audio.frame_rms_dbfs(y, frame_length=frame_length, hop_length=hop_length)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
 def test_normalisation():
     y = tone(440, 0.5, 16_000, amp=0.05)
     assert abs(np.abs(audio.peak_normalize(y)).max() - 1.0) < 1e-6

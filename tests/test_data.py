@@ -156,3 +156,18 @@ def test_unreadable_files_and_folders_are_reported(tmp_path, monkeypatch):
     assert len(manifest) == 3  # 2 music + 2 noise, minus the locked file; the locked folder contributes nothing
     reasons = skipped["reason"].tolist()
     assert any("cannot read folder" in r for r in reasons) and any("unreadable audio" in r for r in reasons)
+
+
+def test_clipset_concat_keeps_every_clip_in_order():
+    def clips(lengths, start):
+        audio = np.arange(start, start + sum(lengths), dtype=np.float32)
+        table = pd.DataFrame({"class": ["music"] * len(lengths), "n": lengths})
+        return ClipSet(audio, np.concatenate([[0], np.cumsum(lengths)]), table, 16_000)
+
+    a, b = clips([3, 5], 0), clips([2, 4, 1], 100)
+    both = ClipSet.concat(a, b)
+    assert len(both) == 5 and both.table["n"].tolist() == [3, 5, 2, 4, 1]
+    for i, (s, j) in enumerate([(a, 0), (a, 1), (b, 0), (b, 1), (b, 2)]):
+        np.testing.assert_array_equal(both.clip(i), s.clip(j))
+    with pytest.raises(ValueError, match="sample rate"):
+        ClipSet.concat(a, ClipSet(b.audio, b.offsets, b.table, 22_050))

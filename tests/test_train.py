@@ -58,3 +58,19 @@ def test_resume_continues_from_saved_state(toy_splits, tmp_path):
              device="cpu", state_path=state, progress=False)
     assert h2["epoch"].tolist() == [1, 2]  # epoch 1 came from the saved state, only epoch 2 ran
     assert h2["train_loss"].iloc[0] == h1["train_loss"].iloc[0]
+
+
+def test_keep_last_returns_the_final_averaged_weights(toy_splits, tmp_path):
+    # A refit on train + val cannot choose an epoch on val: it must keep the last one, all epochs run.
+    fe = FeatureExtractor(CONFIG)
+    windows, table = eval_windows(toy_splits["val"], ["music", "noise"], CONFIG.window_samples)
+    ds = TrainWindows(toy_splits["train"], ["music", "noise"], CONFIG.window_samples, windows_per_epoch=32)
+    model = build_model("mel_cnn", 2, channels=(8, 16))
+    history = fit(model, fe, ds, windows, table["label"].to_numpy(), device="cpu", progress=False,
+                  config=TrainConfig(num_epochs=3, batch_size=16, patience=0, keep="last"), state_path=tmp_path / "s.pt")
+    assert len(history) == 3
+    final = torch.load(tmp_path / "s.pt", weights_only=False)["ema"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, final[f"module.{name}"]), name
+    with pytest.raises(ValueError, match="keep"):
+        TrainConfig(keep="first")
