@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +274,7 @@ def train_classifier(
     model_kwargs: dict | None = None,
     transform=None,
     augment=None,
+    refit: bool = False,
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> TrainedModel:
@@ -283,6 +284,10 @@ def train_classifier(
 
     The recipe notebooks 02-04 share; ``transform`` (e.g. a random microphone) and ``augment``
     (default :class:`~audioclf_lib.augment.WaveAugment`) shape the training windows.
+
+    ``refit=True`` is the final fit of a recipe already validated: it trains on train + val
+    for all ``train_config.num_epochs`` and keeps the last epoch (the validation scores in its
+    history are then in-sample); the test split stays untouched until the end.
     """
     from .augment import WaveAugment
     from .cache import eval_set
@@ -293,7 +298,13 @@ def train_classifier(
     model = build_model(model_name, len(class_names), **model_kwargs)
     model.init_kwargs = model_kwargs
     extractor = FeatureExtractor(feature_config)
-    train_set = TrainWindows(splits["train"], class_names, feature_config.window_samples, windows_per_epoch=windows_per_epoch,
+    train_clips = splits["train"]
+    if refit:
+        from .data import ClipSet
+
+        train_clips = ClipSet.concat(splits["train"], splits["val"])
+        train_config = replace(train_config, keep="last")
+    train_set = TrainWindows(train_clips, class_names, feature_config.window_samples, windows_per_epoch=windows_per_epoch,
                              augment=augment if augment is not None else WaveAugment(), transform=transform,
                              seed=train_config.seed)
     val_windows, val_table, _ = eval_set(splits["val"], "val", feature_config, class_names, with_features=False)
@@ -306,6 +317,7 @@ def train_classifier(
         "windows_per_epoch": windows_per_epoch,
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_bal_acc"].idxmax()) + 1 if len(history) else 0,
+        "trained_on": "train + val (refit, last epoch kept)" if refit else "train (best validation epoch kept)",
         "clips": {split: {c: int((s.table["class"] == c).sum()) for c in class_names} for split, s in splits.items()},
         "sources": sorted(set(splits["train"].table["source"])),
     }

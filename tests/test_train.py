@@ -74,3 +74,23 @@ def test_keep_last_returns_the_final_averaged_weights(toy_splits, tmp_path):
         assert torch.equal(value, final[f"module.{name}"]), name
     with pytest.raises(ValueError, match="keep"):
         TrainConfig(keep="first")
+
+
+def test_refit_trains_on_train_and_val_for_every_epoch(toy_splits, monkeypatch):
+    import audioclf_lib.train as train_module
+
+    seen = {}
+    original = train_module.TrainWindows
+
+    def spy(clips, *args, **kwargs):
+        seen["clips"] = len(clips)
+        return original(clips, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "TrainWindows", spy)
+    torch.set_num_threads(1)
+    result = train_classifier("mel_cnn", ["music", "noise"], CONFIG, toy_splits, windows_per_epoch=64, progress=False,
+                              model_kwargs={"channels": (8, 16)}, refit=True, device="cpu",
+                              train_config=TrainConfig(num_epochs=3, batch_size=16, patience=0))
+    assert seen["clips"] == len(toy_splits["train"]) + len(toy_splits["val"])
+    assert len(result.history) == 3 and result.train_summary["train_config"]["keep"] == "last"
+    assert result.train_summary["trained_on"].startswith("train + val")
