@@ -20,7 +20,7 @@ import pandas as pd
 
 from .config import FeatureConfig, cache_dir, data_dir
 from .data import ClipSet, build_manifest, load_clips, scan_corpus, split_manifest
-from .features import extract_features
+from .features import FRONT_END_VERSION, extract_features
 from .windows import eval_windows
 
 __all__ = ["SPLITS", "corpus_fingerprint", "audio_cache_path", "prepare_splits", "load_splits", "eval_set"]
@@ -116,7 +116,7 @@ def eval_set(
     if not with_features:
         return windows, table, None
     key = hashlib.sha1(np.ascontiguousarray(windows[:, ::97]).tobytes()).hexdigest()[:8]
-    path = cache_dir() / config.slug() / f"{split}-{'-'.join(class_names)}-{key}.npy"
+    path = cache_dir() / config.slug() / f"{split}-{'-'.join(class_names)}-{key}-fe{FRONT_END_VERSION}.npy"
     if path.exists():
         return windows, table, np.load(path)
     features = extract_features(windows, config)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from .config import FeatureConfig
 
 __all__ = [
+    "FRONT_END_VERSION",
     "FeatureExtractor",
     "mel_filterbank",
     "colormap_lut",
@@ -28,6 +29,12 @@ __all__ = [
     "extract_features",
     "seed_image_via_matplotlib",
 ]
+
+
+#: Bumped whenever the front end's arithmetic changes (even only in float rounding, like the move
+#: to a sparse mel projection in version 2): cached evaluation features carry it in their name,
+#: so features computed by older code are not reused.
+FRONT_END_VERSION = 2
 
 
 @lru_cache(maxsize=16)

@@ -281,3 +281,13 @@ def test_select_clips_is_balanced_nested_and_reproducible(music, noise_clip):
         d.select_clips(clips, 10, ["music", "noise"])
     taken = d.take_clips(clips, [8, 0])
     assert list(taken.table["path"]) == [clips.table["path"][8], clips.table["path"][0]]
+
+
+@pytest.mark.parametrize("btype", ["lowpass", "highpass"])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("cutoff_hz", [40.0, 300.0, 3_400.0, 7_800.0])
+def test_butterworth_sections_match_scipy(btype, order, cutoff_hz):
+    ours, reference = d._butter_sos(order, cutoff_hz, btype, 16_000), sps.butter(order, cutoff_hz, btype=btype, fs=16_000, output="sos")
+    assert ours.shape == reference.shape
+    x = np.random.default_rng(order).standard_normal(8_000)
+    np.testing.assert_allclose(sps.sosfilt(ours, x), sps.sosfilt(reference, x), atol=1e-7)
