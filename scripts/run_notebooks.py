@@ -2,7 +2,7 @@
 
     python scripts/run_notebooks.py                 # all, full reference run, outputs committed
     QUICK=1 python scripts/run_notebooks.py 01 02   # CI-sized run of some
-    python scripts/run_notebooks.py --out /tmp/nb    # write executed copies elsewhere
+    python scripts/run_notebooks.py --out /tmp/nb    # write executed copies (and their figures) elsewhere
     python scripts/run_notebooks.py 02 --markdown-only  # wording fixes only: outputs kept, code must match
 
 Each notebook runs with its folder as working directory and fails the run on the first
@@ -93,6 +93,12 @@ def main() -> int:
     if not names:
         parser.error(f"no notebook matches {args.names}; available: {available}")
     quick = os.environ.get("QUICK", "0")
+    # A backend forced from outside (MPLBACKEND=Agg, as the test script sets) would replace the
+    # kernel's inline backend, and the notebooks would be saved without their figures.
+    os.environ.pop("MPLBACKEND", None)
+    if args.out.resolve() != (ROOT / "notebooks").resolve():
+        # Copies written elsewhere (QUICK runs) keep their figures there too, not over figures/.
+        os.environ.setdefault("AUDIOCLF_FIGURES", str(args.out / "figures"))
     for name in names:
         if args.markdown_only:
             sync_markdown(name, args.out)

@@ -28,6 +28,7 @@ def test_committed_notebook_is_executed_and_clean(path):
     assert with_outputs >= len(code) // 3, f"committed without outputs ({with_outputs} of {len(code)} code cells)"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"error outputs: {[e.get('ename') for e in errors]}"
+    assert _inline_images(nb), "no inline figure: executed with a non-inline matplotlib backend?"
     match = MACHINE_PATH.search(json.dumps(nb))
     assert not match, f"machine path in outputs: ...{json.dumps(nb)[match.start() - 40: match.end() + 40]}..."
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -54,3 +55,8 @@ def test_notebook_executes_in_quick_mode(source, quick_env):
     nb = json.loads((out / f"{source.stem}.ipynb").read_text())
     assert not [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert any((scratch / "figures").glob(f"{source.stem[:2]}_*.png")), "the notebook saved no figure"
+    assert _inline_images(nb), "the notebook shows no figure inline (MPLBACKEND leaked into the kernel?)"
+
+
+def _inline_images(nb: dict) -> int:
+    return sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
