@@ -496,9 +496,9 @@ ablation.round(4)
 # %% [markdown]
 # **In plain words** (numbers from the full run). The third axis of the 3-D input is intensity: a 3-D convolution
 # sees in which layer a pattern lives, which a 2-D CNN reads directly from the grey level. On this split the binned 3-D
-# model got 3 of 208 test windows wrong and the 2-D CNN on the same 64 × 64 colour image 5: two windows, within what
-# another training seed changes (section 3). Both did worse than the 2-D CNNs at the full 64 × 313 resolution (1 window
-# wrong), which score the same with the colour map or without it. For that, binning multiplies the input tenfold (8×
+# model got 3 of 208 test windows wrong and the 2-D CNN on the same 64 × 64 colour image 6: three windows, within what
+# another training seed changes (section 3). The 2-D CNNs at the full 64 × 313 resolution got 4 (colour image) and 2
+# (plain log-mel) wrong: the colour map does not help there either. For that, binning multiplies the input tenfold (8×
 # the values of the log-mel), the parameters by 3 and the CPU time per window by 3–6. So the extra dimension buys
 # nothing measurable here, the colour map adds nothing over the grey level, and the resolution the 64 × 64 image throws
 # away matters more than either. The 3-D model remains the working version of the seed's idea and is cheap enough for
