@@ -668,8 +668,8 @@ else:
 #   network adapt (lr 1e-3, chosen on validation): laptop 85.8 %, phone 95.9 % (bundled as `music-noise-laptop`). The
 #   laptop stays short of the 95 % target and the phone loses 1.2 points, 2 windows more than the 1 point allowed
 #   (both **not met**); the learning curve is flat: 83 % with 5 laptop clips, 83-86 % with 10 to 100. The notebook's
-#   laptop data is not what limits it: fine-tuning on all 509 training clips recorded through the laptop reached 93.5 %
-#   (docs/experiments.md).
+#   laptop data is not what limits it: fine-tuning on all 509 training clips recorded through the laptop, 10× as many,
+#   reached only 91.1 % (docs/experiments.md).
 # - **No fine-tuning at all**: the phone model trained on through random simulated devices with per-frequency
 #   normalisation gives 90.5 % on the laptop (+24.9 points, more than any fine-tuning here) without a single laptop
 #   clip, and the best scores on the conditions no model saw (telephone line 92.9 %, webcam 92.3 %), at a cost of 6.5
