@@ -29,6 +29,20 @@ def test_mel_matches_librosa(music_window):
     assert np.abs(ours - ref).max() / ref.max() < 1e-4
 
 
+
+@pytest.mark.parametrize("n_mels", [64, 128])
+def test_sparse_mel_projection_equals_the_dense_one(music_window, n_mels):
+    # The CPU's sparse product and the dense matmul other devices use must give the same spectrogram, batched or not.
+    fe = FeatureExtractor(FeatureConfig(n_mels=n_mels))
+    y = torch.from_numpy(np.stack([music_window, 0.5 * music_window[::-1].copy(), np.zeros_like(music_window)]))
+    spec = torch.stft(y, n_fft=fe.config.n_fft, hop_length=fe.config.hop_length, window=fe.window, center=True,
+                      pad_mode="constant", return_complex=True)
+    dense = torch.matmul(fe.mel_fb, spec.abs().square())
+    batched, single = fe.power_mel(y), torch.cat([fe.power_mel(y[i : i + 1]) for i in range(len(y))])
+    assert batched.shape == dense.shape
+    for ours in (batched, single):
+        assert float((ours - dense).abs().max()) <= 1e-5 * float(dense.abs().max())
+
 def test_logmel_shape_dtype_range(music_window):
     cfg = FeatureConfig()
     x = FeatureExtractor(cfg)(torch.from_numpy(np.stack([music_window, music_window * 0.5])))
