@@ -117,3 +117,11 @@ def test_stream_blocks_matches_whole_file(tmp_path):
     assert abs(streamed.size - whole.size) <= 2
     n = min(streamed.size, whole.size)
     assert np.abs(streamed[100 : n - 100] - whole[100 : n - 100]).max() < 1e-3
+
+
+@pytest.mark.parametrize("n", [1024, 3000, 80_000])
+@pytest.mark.parametrize("q", [0.0, 0.5, 0.95, 1.0])
+def test_loud_level_is_the_linear_quantile_of_frame_levels(n, q):
+    y = (np.random.default_rng(n).standard_normal(n) * np.linspace(0.01, 1.0, n)).astype(np.float32)
+    levels = audio.frame_rms_dbfs(y, frame_length=1024, hop_length=512)
+    assert audio.loud_level_dbfs(y, loud_quantile=q) == pytest.approx(float(np.quantile(levels, q)), abs=1e-9)
