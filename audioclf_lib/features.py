@@ -111,9 +111,9 @@ class FeatureExtractor(nn.Module):
         if power.device.type != "cpu":  # a GPU does the dense product in microseconds; sparse pays off on the CPU
             return torch.matmul(self.mel_fb, power)
         B, n_freq, T = power.shape
-        frames = power[0] if B == 1 else power.transpose(0, 1).reshape(n_freq, B * T)  # (n_freq, B*T)
+        frames = power.transpose(0, 1).reshape(n_freq, B * T)  # (n_freq, B*T); a view when B == 1
         mel = torch.sparse.mm(self._mel_csr(), frames)  # (n_mels, B*T)
-        return mel[None] if B == 1 else mel.reshape(-1, B, T).transpose(0, 1)  # (B, n_mels, T)
+        return mel.reshape(-1, B, T).transpose(0, 1)  # (B, n_mels, T)
 
     def _mel_csr(self) -> torch.Tensor:
         return torch.sparse_csr_tensor(self.mel_crow, self.mel_col, self.mel_val, self.mel_fb.shape,

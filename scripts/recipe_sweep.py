@@ -19,7 +19,6 @@ from pathlib import Path
 from audioclf_lib.augment import WaveAugment
 from audioclf_lib.cache import load_splits
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.data import ClipSet
 from audioclf_lib.train import TrainConfig, train_classifier, worst_clips
 
 
@@ -31,13 +30,10 @@ def main(argv: list[str]) -> None:
     feature_config = FeatureConfig(**options.pop("fc", {}))
     augment = WaveAugment(**options.pop("aug", {}))
     model = options.pop("model", "mel_cnn")
-    splits = load_splits(quick=False)
-    if options.pop("refit", False):  # train on train + val for a fixed number of epochs, keep the last
-        splits = {**splits, "train": ClipSet.concat(splits["train"], splits["val"])}
-        options = {"keep": "last", **options}
+    refit = options.pop("refit", False)  # train on train + val for every epoch, keep the last
     train_config = TrainConfig(**{"num_epochs": 20, "lr": 2e-3, "patience": 6, **options})
     t0 = time.perf_counter()
-    r = train_classifier(model, classes, feature_config, splits, train_config=train_config,
+    r = train_classifier(model, classes, feature_config, load_splits(quick=False), train_config=train_config, refit=refit,
                          windows_per_epoch=windows_per_epoch, model_kwargs=model_kwargs, augment=augment, progress=False)
     window, clip = r.metrics["window"], r.metrics["clip"]
     print(r.history[["epoch", "train_loss", "val_bal_acc", "val_loss", "seconds"]].round(3).to_string())
