@@ -52,6 +52,7 @@ __all__ = [
     "DeviceProfile",
     "PHONE",
     "LAPTOP",
+    "LAPTOP_LOUD_FAN",
     "TELEPHONE",
     "WEBCAM",
     "PRESETS",
@@ -231,17 +232,55 @@ class DeviceProfile:
         return pd.DataFrame(rows, columns=["stage", "setting"]).set_index("stage")
 
 
+def severity_profile(profile: DeviceProfile, severity: float, *, with_noise: bool = True) -> DeviceProfile:
+    """``profile`` scaled between transparent (0) and itself (1), and beyond (> 1).
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    High-pass corner, resonance gains, suppression depth, clipping and AGC compression scale
+    linearly (the low-pass corner geometrically from 8 kHz); the SNR falls by 10 dB per unit of
+    severity above 1 and rises by 30 dB per unit below (``with_noise=False``: no noise at all).
+    """
+    s = float(severity)
+    if s < 0:
+        raise ValueError(f"severity={severity} must be >= 0")
+    if s == 0:
+        return DeviceProfile(name=f"{profile.name}x0")
+    changes: dict = {"name": f"{profile.name}x{s:g}"}
+    if profile.highpass_hz is not None:
+        changes["highpass_hz"] = profile.highpass_hz * s
+    changes["resonances"] = tuple(Resonance(r.freq_hz, r.gain_db * s, r.q) for r in profile.resonances)
+    if profile.lowpass_hz is not None:
+        changes["lowpass_hz"] = 8_000.0 * (profile.lowpass_hz / 8_000.0) ** s
+        if changes.get("highpass_hz") and changes["highpass_hz"] >= changes["lowpass_hz"]:
+            changes["highpass_hz"] = 0.5 * changes["lowpass_hz"]
+    if profile.suppression_db is not None:
+        changes["suppression_db"] = profile.suppression_db * s
+    if profile.clip_db is not None:
+        changes["clip_db"] = profile.clip_db * s
+    if profile.agc_target_dbfs is not None:
+        changes["agc_ratio"] = 1.0 + (profile.agc_ratio - 1.0) * s
+    if not with_noise or profile.snr_db is None:
+        changes["snr_db"] = None
+    else:
+        changes["snr_db"] = profile.snr_db - 10.0 * (s - 1.0) if s >= 1 else profile.snr_db + 30.0 * (1.0 - s)
+    return profile.replace(**changes)
+
+
 #: The corpus recordings as they are. They stand for the smartphone the seed trained on: a
 #: phone's MEMS microphone is flat from ~100 Hz to beyond 8 kHz, its recordings are clean, and
 #: whatever processing it did is already in the data. A transparent channel.
 PHONE = DeviceProfile(name="phone")
 
-#: A laptop's built-in microphone in the chassis, fan running under load (the seed's Lenovo
-#: Legion 5 Pro scenario): small capsule behind a pinhole, Helmholtz peak at 3.2 kHz, a panel
+#: A laptop's built-in microphone in the chassis with its fan at full speed (a gaming laptop
+#: under load, quiet music): small capsule behind a pinhole, Helmholtz peak at 3.2 kHz, a panel
 #: mode at 1.2 kHz, early roll-off at 5.5 kHz, a 4,500-rpm 31-blade blower (tones at 2.3 kHz)
-#: plus 50-Hz hum at 6 dB SNR, voice-tuned noise suppression and AGC, a hot preamplifier.
-LAPTOP = DeviceProfile(
-    name="laptop",
+#: plus 50-Hz hum at 6 dB SNR, an aggressive voice-tuned suppressor (20 dB, 2x over-subtraction)
+#: and AGC, a hot preamplifier. The stress case: it collapses the phone-trained model, and it
+#: destroys information: a model trained from scratch with every training clip heard through it
+#: reaches only 92.9 % on it (``scripts/laptop_oracle.py``, docs/experiments.md).
+LAPTOP_LOUD_FAN = DeviceProfile(
+    name="laptop_loud_fan",
     highpass_hz=300.0,
     highpass_order=2,
     resonances=(Resonance(1_200.0, 4.0, 3.0), Resonance(3_200.0, 9.0, 2.5)),
@@ -264,6 +303,23 @@ LAPTOP = DeviceProfile(
     agc_max_gain_db=20.0,
 )
 
+#: Where :data:`LAPTOP` sits on the :func:`severity_profile` path of :data:`LAPTOP_LOUD_FAN`.
+#: Calibrated on the validation split against the seed's one real observation: on its laptop,
+#: the seed's own fix (frozen body, lr 1e-4, 20 epochs, 50/50 phone and laptop data) reached
+#: 92.4 %, so the laptop had shifted the sound but left the information in it. The same recipe
+#: from our phone model reaches 81 % at severity 1 (the loud fan), 89 % at 0.8, 91 % at 0.7,
+#: 92.5 % at 0.65 and 94 % at 0.6 of the validation windows (``scripts/laptop_calibration.py``,
+#: docs/experiments.md); 0.65 is where it does what it did for the seed. Chosen before any test
+#: score on this laptop was seen.
+LAPTOP_SEVERITY = 0.65
+
+#: A laptop's built-in microphone in the chassis, fan running (the seed's Lenovo Legion 5 Pro
+#: scenario, calibrated as above): the chain of :data:`LAPTOP_LOUD_FAN` at severity 0.65, i.e.
+#: high-pass at 195 Hz, peaks +5.9 dB at 3.2 kHz and +2.6 dB at 1.2 kHz, roll-off at 6.3 kHz,
+#: fan + hum at 16.5 dB SNR, peaks 2 dB past full scale, a voice-tuned suppressor of up to 13 dB
+#: (2x over-subtraction) and a 2.3:1 AGC. ``LAPTOP.describe()`` lists them.
+LAPTOP = severity_profile(LAPTOP_LOUD_FAN, LAPTOP_SEVERITY).replace(name="laptop")
+
 #: A telephone line (held out: used only to test how models generalise): 300-3,400 Hz band,
 #: G.711 mu-law at 8 kHz, line hiss at 25 dB SNR and a handset AGC.
 TELEPHONE = DeviceProfile(
@@ -281,8 +337,10 @@ WEBCAM = DeviceProfile(
     agc_target_dbfs=-16.0, agc_ratio=6.0, agc_max_gain_db=30.0, clip_db=1.0, bits=10,
 )
 
-#: Named presets: ``phone`` and ``laptop`` for the lesson, ``telephone`` and ``webcam`` held out.
-PRESETS: dict[str, DeviceProfile] = {"phone": PHONE, "laptop": LAPTOP, "telephone": TELEPHONE, "webcam": WEBCAM}
+#: Named presets: ``phone`` and ``laptop`` for the lesson, ``laptop_loud_fan`` its stress case,
+#: ``telephone`` and ``webcam`` held out.
+PRESETS: dict[str, DeviceProfile] = {"phone": PHONE, "laptop": LAPTOP, "laptop_loud_fan": LAPTOP_LOUD_FAN,
+                                     "telephone": TELEPHONE, "webcam": WEBCAM}
 
 
 def get_profile(name: str | DeviceProfile) -> DeviceProfile:
@@ -594,41 +652,6 @@ def simulate(y: np.ndarray, sr: int, profile: DeviceProfile | str, seed: int | S
     if return_parts:
         return SimulationParts(out, s, noise, snr, clipped)
     return out
-
-
-def severity_profile(profile: DeviceProfile, severity: float, *, with_noise: bool = True) -> DeviceProfile:
-    """``profile`` scaled between transparent (0) and itself (1), and beyond (> 1).
-
-    Notebook: 04_device_mismatch_finetune.ipynb
-
-    High-pass corner, resonance gains, suppression depth, clipping and AGC compression scale
-    linearly (the low-pass corner geometrically from 8 kHz); the SNR falls by 10 dB per unit of
-    severity above 1 and rises by 30 dB per unit below (``with_noise=False``: no noise at all).
-    """
-    s = float(severity)
-    if s < 0:
-        raise ValueError(f"severity={severity} must be >= 0")
-    if s == 0:
-        return DeviceProfile(name=f"{profile.name}x0")
-    changes: dict = {"name": f"{profile.name}x{s:g}"}
-    if profile.highpass_hz is not None:
-        changes["highpass_hz"] = profile.highpass_hz * s
-    changes["resonances"] = tuple(Resonance(r.freq_hz, r.gain_db * s, r.q) for r in profile.resonances)
-    if profile.lowpass_hz is not None:
-        changes["lowpass_hz"] = 8_000.0 * (profile.lowpass_hz / 8_000.0) ** s
-        if changes.get("highpass_hz") and changes["highpass_hz"] >= changes["lowpass_hz"]:
-            changes["highpass_hz"] = 0.5 * changes["lowpass_hz"]
-    if profile.suppression_db is not None:
-        changes["suppression_db"] = profile.suppression_db * s
-    if profile.clip_db is not None:
-        changes["clip_db"] = profile.clip_db * s
-    if profile.agc_target_dbfs is not None:
-        changes["agc_ratio"] = 1.0 + (profile.agc_ratio - 1.0) * s
-    if not with_noise or profile.snr_db is None:
-        changes["snr_db"] = None
-    else:
-        changes["snr_db"] = profile.snr_db - 10.0 * (s - 1.0) if s >= 1 else profile.snr_db + 30.0 * (1.0 - s)
-    return profile.replace(**changes)
 
 
 def random_device(rng: np.random.Generator, sr: int = 16_000) -> DeviceProfile:

@@ -40,8 +40,8 @@ ROBUST_EPOCHS = 2 if QUICK else 16  # training the device-robust model on from t
 ROBUST_WINDOWS_PER_EPOCH = 64 if QUICK else 2048
 ROBUST_LR = 1e-3  # training the phone model on through random devices (chosen on validation, docs/experiments.md)
 CURVE_CLIPS = [0, 4, 10] if QUICK else [0, 5, 10, 25, 50, 100]  # laptop clips for the learning curve
-SNR_SWEEP = [30, 6, -10] if QUICK else [40, 20, 6, 0, -5, -10, -20]  # dB, the laptop's other stages unchanged
-SEVERITY_SWEEP = [0.5, 2] if QUICK else [0.5, 1, 2, 3]  # 0 = phone, 1 = laptop, 2 = twice as bad
+SNR_SWEEP = [30, 6, -10] if QUICK else [40, 30, 20, 10, 6, 0, -5, -10, -20]  # dB, the laptop's other stages unchanged
+SEVERITY_SWEEP = [0.3, 2] if QUICK else [0.3, 0.65, 0.8, 1, 1.5, 2, 3]  # 0 = phone, 0.65 = laptop, 1 = loud fan
 DEVICE_NAME = "my_laptop"  # your recordings go to data/devices/<DEVICE_NAME>/<class>/
 RECORD_CLIPS = 10  # clips per class the recorder asks for
 
@@ -60,7 +60,7 @@ from audioclf_lib.augment import mix_at_snr
 from audioclf_lib.cache import load_splits
 from audioclf_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
-from audioclf_lib.devices import (LAPTOP, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
                                   finetune_for_device, load_device_clips, mains_hum, random_device, select_clips,
                                   severity_profile, simulate, simulate_clips, take_clips, write_device_clips)
 from audioclf_lib.features import FeatureExtractor
@@ -115,6 +115,7 @@ def pct(x: float) -> str:
 
 phone_test = record(splits["test"], PHONE)  # PHONE is transparent: the corpus recordings themselves
 laptop_test = record(splits["test"], LAPTOP)
+loud_fan_test = record(splits["test"], LAPTOP_LOUD_FAN)
 print(f"test split: {len(phone_test)} music/noise clips, "
       f"{(phone_test.table['class'] == 'music').sum()} music, {(phone_test.table['class'] == 'noise').sum()} noise")
 
@@ -129,11 +130,25 @@ LAPTOP.describe()
 # %% [markdown]
 # | stage | what | why these numbers |
 # |---|---|---|
-# | capsule | 2nd-order high-pass at 300 Hz, +9 dB peak at 3.2 kHz, +4 dB at 1.2 kHz, 4th-order low-pass at 5.5 kHz | a 4-mm capsule with a tiny back volume has little low end, and laptops add a DSP high-pass against fan rumble and keyboard thumps; the pinhole and the cavity behind it are a Helmholtz resonator (a few kHz); the chassis panel rings; mesh and capsule mass roll off the top early |
-# | noise | fan + hum + preamplifier hiss, 6 dB below the music | a 4,500-rpm, 31-blade blower gives broadband turbulence (flat to 600 Hz, then −5 dB/octave) plus blade-pass tones at 2.3 kHz; the charger and ground loop add 50-Hz hum with odd harmonics; the microphone sits *inside* the chassis, next to the fan |
-# | clipping | peaks 3 dB past full scale | preamplifier gain set for quiet speech |
-# | noise suppression | spectral subtraction, up to −20 dB | voice-tuned suppressors estimate the noise as the quietest level of each frequency: they remove the fan, and with it sustained notes, leaving "musical noise" |
-# | AGC | −20 dBFS target, 3:1, up to +20 dB | levels speech; compresses the dynamics of music and lifts the noise floor in quiet passages |
+# | capsule | 2nd-order high-pass at 195 Hz, +5.9 dB peak at 3.2 kHz, +2.6 dB at 1.2 kHz, 4th-order low-pass at 6.3 kHz | a 4-mm capsule with a tiny back volume has little low end, and laptops add a DSP high-pass against fan rumble and keyboard thumps; the pinhole and the cavity behind it are a Helmholtz resonator (a few kHz); the chassis panel rings; mesh and capsule mass roll off the top early |
+# | noise | fan + hum + preamplifier hiss, 16.5 dB below the music | a 4,500-rpm, 31-blade blower gives broadband turbulence (flat to 600 Hz, then −5 dB/octave) plus blade-pass tones at 2.3 kHz; the charger and ground loop add 50-Hz hum with odd harmonics; the microphone sits *inside* the chassis, next to the fan |
+# | clipping | peaks 2 dB past full scale | preamplifier gain set for quiet speech |
+# | noise suppression | spectral subtraction, up to −13 dB, 2× over-subtraction | voice-tuned suppressors estimate the noise as the quietest level of each frequency: they remove the fan, and with it sustained notes, leaving "musical noise" |
+# | AGC | −20 dBFS target, 2.3:1, up to +20 dB | levels speech; compresses the dynamics of music and lifts the noise floor in quiet passages |
+#
+# **How severe, and why.** The chain's shape is physics; how hard each stage hits (how loud the fan is, how hard the
+# suppressor works) varies from laptop to laptop and from minute to minute. We set it against the one real
+# measurement we have, the seed's: on its laptop, the seed's own fix (frozen body, lr 1e-4, 20 epochs, 50/50 data)
+# reached **92.4 %**, so its laptop had *shifted* the sound but left the information in it. Along one severity path
+# (`devices.severity_profile`: every stage scaled together), the same recipe from our phone model reaches 94 %, 92.5 %,
+# 91 %, 89 % and 81 % of the **validation** windows at severities 0.6, 0.65, 0.7, 0.8 and 1
+# (`scripts/laptop_calibration.py`, docs/experiments.md); `LAPTOP` sits at 0.65, where the seed's recipe does what it
+# did for the seed. The test split played no part, and the choice was made before any test score on this laptop.
+#
+# Severity 1 is kept as a second device, `devices.LAPTOP_LOUD_FAN` (the fan 6 dB below the music, a 20-dB
+# suppressor, peaks 3 dB past full scale): the stress case. It does more than shift the sound: even a model trained
+# from scratch with every training clip heard through it reaches only 92.9 % on it (`scripts/laptop_oracle.py`), so
+# no fix can reach the targets there. Every model below is scored on it too.
 #
 # The same three test clips through both devices, as the model sees them (log-mel, dB below the window's maximum):
 
@@ -161,7 +176,7 @@ y = phone_test.clip(examples[0])[:N]
 L = LAPTOP
 stages = [("room (phone)", PHONE),
           ("+ capsule", PHONE.replace(highpass_hz=L.highpass_hz, resonances=L.resonances, lowpass_hz=L.lowpass_hz)),
-          ("+ fan & hum, 6 dB SNR", None), ("+ clipping & suppression", None), ("+ AGC = laptop", LAPTOP)]
+          (f"+ fan & hum, {L.snr_db:g} dB SNR", None), ("+ clipping & suppression", None), ("+ AGC = laptop", LAPTOP)]
 stages[2] = (stages[2][0], stages[1][1].replace(snr_db=L.snr_db, hum_share=L.hum_share, white_share=L.white_share))
 stages[3] = (stages[3][0], stages[2][1].replace(clip_db=L.clip_db, suppression_db=L.suppression_db,
                                                 suppression_over=L.suppression_over))
@@ -261,6 +276,9 @@ print(f"phone {pct(before['phone']['accuracy'])} -> laptop {pct(lap['accuracy'])
 print("The simulated laptop collapses the model onto 'noise', as in the seed." if collapsed else
       "The simulated laptop does NOT collapse the model onto 'noise' the way the seed's laptop did; "
       "the sweeps below show how it degrades and where it does collapse.")
+loud = score(base, base_config, loud_fan_test)
+print(f"laptop with a loud fan (the stress case, devices.LAPTOP_LOUD_FAN): {pct(loud['accuracy'])}, "
+      f"music called noise {pct(loud['music → noise'])}, noise called music {pct(loud['noise → music'])}.")
 
 # %% [markdown]
 # ### Which stage does it?
@@ -286,19 +304,19 @@ pd.DataFrame(stage_rows).set_index("chain up to").round(3)
 # %% [markdown]
 # ### Where does it break? Degradation against SNR and severity
 # Two sweeps over the same test clips: the **SNR** of the fan + hum with every other laptop stage unchanged, and the
-# **severity** of the whole chain (`devices.severity_profile`: 0 = phone, 1 = the laptop; filters, suppression,
-# clipping and compression scale with it, and the SNR drops by 10 dB per step above 1 / rises by 30 dB per step below),
-# once with noise and once without (filters and processing only).
+# **severity** of the whole chain (`devices.severity_profile` of the loud-fan laptop: 0 = phone, 0.65 = the laptop,
+# 1 = the loud fan; filters, suppression, clipping and compression scale with it, and the SNR drops by 10 dB per step
+# above 1 / rises by 30 dB per step below), once with noise and once without (filters and processing only).
 
 # %%
 sweep_rows = []
-for snr in SNR_SWEEP:
+for snr in sorted({*SNR_SWEEP, LAPTOP.snr_db}, reverse=True):
     r = before["laptop"] if snr == LAPTOP.snr_db else score(base, base_config, record(splits["test"], LAPTOP.replace(snr_db=float(snr))))
     sweep_rows.append({"sweep": "SNR (dB)", "x": snr, **{k: r[k] for k in ("accuracy", "music → noise", "noise → music")}})
 for s in SEVERITY_SWEEP:
     for with_noise in (True, False):
-        r = (before["laptop"] if s == 1 and with_noise else
-             score(base, base_config, record(splits["test"], severity_profile(LAPTOP, s, with_noise=with_noise))))
+        r = (before["laptop"] if s == LAPTOP_SEVERITY and with_noise else
+             score(base, base_config, record(splits["test"], severity_profile(LAPTOP_LOUD_FAN, s, with_noise=with_noise))))
         sweep_rows.append({"sweep": "severity" + ("" if with_noise else ", no noise"), "x": s,
                            **{k: r[k] for k in ("accuracy", "music → noise", "noise → music")}})
 sweeps = pd.DataFrame(sweep_rows)
@@ -312,8 +330,10 @@ axes[0].invert_xaxis()
 for name, group in sweeps[sweeps["sweep"] != "SNR (dB)"].groupby("sweep"):
     axes[1].plot(group["x"], group["accuracy"], "-o", label=f"accuracy ({name})")
     axes[1].plot(group["x"], group["music → noise"], "--s", label=f"music → noise ({name})")
-axes[1].axvline(1.0, color="grey", lw=0.8)
-axes[1].set(xlabel="severity (0 = phone, 1 = laptop)", ylim=(-0.02, 1.02), title="severity sweep")
+for x in (LAPTOP_SEVERITY, 1.0):
+    axes[1].axvline(x, color="grey", lw=0.8)
+axes[1].set(xlabel=f"severity (0 = phone, {LAPTOP_SEVERITY:g} = laptop, 1 = laptop with a loud fan)", ylim=(-0.02, 1.02),
+            title="severity sweep")
 for ax in axes:
     ax.legend(fontsize=7)
     ax.axhline(0.5, color="grey", lw=0.5, ls=":")
@@ -492,7 +512,7 @@ def room_noise(clips, snr_db: float = 5.0, seed: int = 3):
     return type(clips)(np.concatenate(pieces), clips.offsets.copy(), clips.table.copy(), clips.sample_rate)
 
 
-conditions = {"phone": phone_test, "laptop": laptop_test,
+conditions = {"phone": phone_test, "laptop": laptop_test, "laptop, loud fan": loud_fan_test,
               "telephone (unseen)": record(splits["test"], PRESETS["telephone"]),
               "webcam (unseen)": record(splits["test"], PRESETS["webcam"]),
               "room noise 5 dB (unseen)": room_noise(phone_test)}
