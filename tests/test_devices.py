@@ -60,7 +60,19 @@ def test_presets_exist_and_phone_is_transparent(music):
         d.get_profile("tablet")
 
 
-@pytest.mark.parametrize("profile", ["laptop", d.severity_profile(d.LAPTOP, 2.0)], ids=["laptop", "laptop-x2"])
+def test_laptop_is_the_calibrated_point_of_the_loud_fan_chain():
+    """LAPTOP is defined as a severity of the loud-fan chain (calibrated in scripts/laptop_calibration.py)."""
+    assert d.get_profile("laptop_loud_fan") is d.LAPTOP_LOUD_FAN
+    assert d.LAPTOP == d.severity_profile(d.LAPTOP_LOUD_FAN, d.LAPTOP_SEVERITY).replace(name="laptop")
+    assert 0 < d.LAPTOP_SEVERITY < 1
+    # milder in every stage, same kind of chain
+    assert d.LAPTOP.snr_db > d.LAPTOP_LOUD_FAN.snr_db and d.LAPTOP.suppression_db < d.LAPTOP_LOUD_FAN.suppression_db
+    assert d.LAPTOP.highpass_hz < d.LAPTOP_LOUD_FAN.highpass_hz < d.LAPTOP_LOUD_FAN.lowpass_hz < d.LAPTOP.lowpass_hz
+    assert d.LAPTOP.describe().index.tolist() == d.LAPTOP_LOUD_FAN.describe().index.tolist()
+
+
+@pytest.mark.parametrize("profile", ["laptop", "laptop_loud_fan", d.severity_profile(d.LAPTOP, 2.0)],
+                         ids=["laptop", "laptop-loud-fan", "laptop-x2"])
 def test_same_seed_same_output_other_seed_other_noise(music, profile):
     a = d.simulate(music, SR, profile, seed=7)
     b = d.simulate(music, SR, profile, seed=7)
@@ -100,8 +112,9 @@ def test_many_random_devices_give_valid_audio(music):
 
 @pytest.mark.parametrize("snr", [-5.0, 0.0, 6.0, 10.0, 20.0, 35.0])
 @pytest.mark.parametrize("mix", [(0.0, 0.0), (0.15, 0.05), (0.6, 0.4)], ids=["fan", "laptop-mix", "hum+white"])
-def test_snr_is_achieved_within_half_a_db(music, snr, mix):
-    profile = d.LAPTOP.replace(snr_db=snr, hum_share=mix[0], white_share=mix[1])
+@pytest.mark.parametrize("preset", ["laptop", "laptop_loud_fan"])
+def test_snr_is_achieved_within_half_a_db(music, snr, mix, preset):
+    profile = d.get_profile(preset).replace(snr_db=snr, hum_share=mix[0], white_share=mix[1])
     parts = d.simulate(music, SR, profile, seed=int(snr * 10) + 100, return_parts=True)
     assert abs(d.measure_snr_db(parts.signal, parts.noise) - snr) < 0.5
     assert abs(parts.snr_db - snr) < 0.5
@@ -125,16 +138,18 @@ def test_silent_input_gets_noise_not_nan():
 
 # -- each stage does what it claims ----------------------------------------------------------------------
 
-def test_laptop_capsule_has_weak_lows_a_resonant_peak_and_early_rolloff():
-    profile = d.DeviceProfile(highpass_hz=d.LAPTOP.highpass_hz, resonances=d.LAPTOP.resonances, lowpass_hz=d.LAPTOP.lowpass_hz)
+@pytest.mark.parametrize("preset, lows_below, peak_over", [("laptop", -10, 4), ("laptop_loud_fan", -15, 6)])
+def test_laptop_capsule_has_weak_lows_a_resonant_peak_and_early_rolloff(preset, lows_below, peak_over):
+    laptop = d.get_profile(preset)
+    profile = d.DeviceProfile(highpass_hz=laptop.highpass_hz, resonances=laptop.resonances, lowpass_hz=laptop.lowpass_hz)
     white = np.random.default_rng(0).standard_normal(10 * SR).astype(np.float32) * 0.1
     out = d.simulate(white, SR, profile)
     gain = {band: band_db(out, *band) - band_db(white, *band) for band in [(60, 120), (700, 900), (2_900, 3_500), (7_000, 7_900)]}
-    assert gain[(60, 120)] < -15, gain  # weak lows
-    assert gain[(2_900, 3_500)] > gain[(700, 900)] + 6, gain  # Helmholtz peak
+    assert gain[(60, 120)] < lows_below, gain  # weak lows
+    assert gain[(2_900, 3_500)] > gain[(700, 900)] + peak_over, gain  # Helmholtz peak
     assert gain[(7_000, 7_900)] < -10, gain  # early roll-off
     response = d.capsule_response_db(profile, SR, np.array([100.0, 3_200.0, 7_500.0]))
-    assert response[1] > 5 and response[0] < -15 and response[2] < -10
+    assert response[1] > peak_over and response[0] < lows_below and response[2] < -10
 
 
 def test_hum_and_fan_have_their_lines():
