@@ -45,9 +45,17 @@ class ThroughLaptop:
         return simulate(y, self.sr, self.profile, rng) if rng.random() < self.p else y
 
 
+def _value(text: str):
+    """A Python literal (``0.5``, ``(1, 2)``), or the text itself (``device=laptop``)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main(argv: list[str]) -> None:
     tag = argv[0] if argv else "oracle"
-    options = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in argv[1:])}
+    options = {k: _value(v) for k, v in (a.split("=", 1) for a in argv[1:])}
     profile = get_profile(options.pop("device", "laptop_loud_fan"))
     p_laptop = options.pop("p_laptop", 0.5)
     wpe = options.pop("wpe", 4096)

@@ -21,7 +21,7 @@
 # `music-noise-robust` (trained on random devices; both bundled after a full run), figures `figures/04_*.png`, and
 # simulated laptop clips in `data/devices/simulated_laptop/` (your own recordings go to `data/devices/<name>/`).
 #
-# **Runtime** on a 2-core CPU: about 17 minutes for the full run on an idle machine (the committed run: 1,001 s; three
+# **Runtime** on a 2-core CPU: about 13 minutes for the full run on an idle machine (the committed run: 779 s; three
 # models are trained on from the phone model, two of them through simulated devices, and eight fine-tuned); QUICK (CI): 30 s to
 # 1.5 minutes, on tiny data whose scores mean nothing.
 
@@ -144,6 +144,10 @@ LAPTOP.describe()
 # 91 %, 89 % and 81 % of the **validation** windows at severities 0.6, 0.65, 0.7, 0.8 and 1
 # (`scripts/laptop_calibration.py`, docs/experiments.md); `LAPTOP` sits at 0.65, where the seed's recipe does what it
 # did for the seed. The test split played no part, and the choice was made before any test score on this laptop.
+# Two caveats, both measured: the bundled `music-noise` was refit on train + validation, so these validation scores are
+# optimistic (on the test split the seed's recipe reaches 89.3 % at 0.65, part 3); and notebook 02's train-only model,
+# for which the validation clips are truly unseen, cannot sharpen the choice: its laptop validation score stays at
+# 78-83 % from severity 0.4 to 0.65, with the seed's recipe or without. The severity was left at 0.65.
 #
 # Severity 1 is kept as a second device, `devices.LAPTOP_LOUD_FAN` (the fan 6 dB below the music, a 20-dB
 # suppressor, peaks 3 dB past full scale): the stress case. It does more than shift the sound: even a model trained
@@ -293,12 +297,16 @@ for label, profile in stages:
 pd.DataFrame(stage_rows).set_index("chain up to").round(3)
 
 # %% [markdown]
-# In the reference run no single stage collapses this model; each takes a share, and nearly all of it is music heard
-# as noise. The capsule's response alone costs 9 points (20 % of the music windows called noise: the weak lows and the
-# resonances make thin music look like noise), the fan and hum at 6 dB SNR 6 more (29 %), and clipping plus the noise
-# suppressor send 64 % of the music to "noise" (the suppressor's flickering residue, "musical noise", sounds like
-# neither). The AGC gives a little back. The seed's total collapse needs a louder fan or a worse chain, as the sweeps
-# below show. (With session 1's weaker base model, 91 % on the phone, the capsule plus the fan alone sent every music
+# In the reference run no stage collapses this model; each takes a share. The capsule's response alone costs 5 points
+# (10 % of the music windows called noise: the weak lows and the resonances make thin music look like noise), the fan
+# and hum at 16.5 dB SNR 3 more, now in both directions (11 % of the noise is called music), and clipping plus the
+# suppressor 1 more (19 % of the music called noise: the suppressor's flickering residue, "musical noise", sounds like
+# neither); the AGC changes little. The laptop costs 9.4 points, but it does not collapse the model as the seed's
+# laptop collapsed the seed's: our front end measures every window against its own loudest bin, so a quiet or
+# differently levelled microphone, half of the seed's problem (its fix added amplitude normalisation and a lower
+# silence threshold), is already taken care of. The loud fan (`LAPTOP_LOUD_FAN`) does collapse it, to 65.7 % with 58 %
+# of the music called noise; the sweeps below show where, and that the chain alone, without any noise, does it too
+# once it is severe enough. (With session 1's weaker base model, 91 % on the phone, the loud fan sent every music
 # window to noise: how hard a device breaks a model depends on the model as much as on the device.)
 
 # %% [markdown]
@@ -679,28 +687,33 @@ else:
 # What the full reference run gives (window accuracy on the 169 music and noise windows of the test split; one window
 # is 0.6 points):
 #
-# - **The laptop, simulated** stage by stage with documented parameters (`audioclf_lib.devices`, reproducible, SNR exact):
-#   the phone-trained `music-noise` model falls from 97.0 % (phone) to 65.7 % (laptop), mostly by calling music noise
-#   (58 % of the music windows; 10 % of the noise called music). It collapses onto noise like the seed's (100 % of music
-#   called noise) once the fan is 5 dB louder than the music, or when the whole chain is twice as severe.
-# - **The seed's fix** (frozen body, lr 1e-4, 20 epochs, 50 laptop + phone clips 50/50): laptop 65.7 → 75.7 %, phone
-#   97.0 → 91.1 %: retraining only the last layer moves this model's decision line, on both devices. Letting the whole
-#   network adapt (lr 1e-3, chosen on validation): laptop 85.8 %, phone 95.9 % (bundled as `music-noise-laptop`). The
-#   laptop stays short of the 95 % target and the phone loses 1.2 points, 2 windows more than the 1 point allowed
-#   (both **not met**); the learning curve is flat: 83 % with 5 laptop clips, 83-86 % with 10 to 100. The notebook's
-#   laptop data is not what limits it: fine-tuning on all 509 training clips recorded through the laptop, 10× as many,
-#   reached only 91.1 % (docs/experiments.md).
+# - **The laptop, simulated** stage by stage with documented parameters (`audioclf_lib.devices`, reproducible, SNR exact),
+#   its severity set on validation where the seed's own fix does what it did on the seed's real laptop: the
+#   phone-trained `music-noise` model falls from 97.0 % (phone) to 87.6 % (laptop), 16 % of the music windows called
+#   noise and 8 % of the noise called music. It does **not** collapse: our front end already removes the level
+#   differences that were half of the seed's trouble. The same chain with a loud fan (`LAPTOP_LOUD_FAN`, fan 6 dB below
+#   the music, 20-dB suppressor) collapses it onto noise (65.7 %, 58 % of the music called noise), and so does the
+#   laptop's own chain at an SNR of −5 dB, or without any noise at 1.5× the loud fan's severity.
+# - **The seed's fix** (frozen body, lr 1e-4, 20 epochs, 50 laptop + phone clips 50/50): laptop 87.6 → 89.3 %, phone
+#   97.0 → 96.4 %. Letting the whole network adapt (lr 1e-3, chosen on validation): laptop **92.3 %**, phone 96.4 %
+#   (−0.6 points, within the 1-point budget; bundled as `music-noise-laptop`). The laptop stays short of the 95 %
+#   target (**not met**, by 5 windows), and the learning curve is flat beyond 10 clips (92.3 % with 10, 25 and 50 clips,
+#   91.7 % with 100). The information is there: a model trained from scratch with every training clip heard through
+#   this laptop, fresh noise every window, reaches 95.9 % on it (phone 95.3 %; `scripts/laptop_oracle.py`,
+#   docs/experiments.md). Fifty recordings of one device are not every training clip through it.
 # - **No fine-tuning at all**: the phone model trained on through random simulated devices with per-frequency
-#   normalisation gives 90.5 % on the laptop (+24.9 points, more than any fine-tuning here) without a single laptop
-#   clip, and the best scores on the conditions no model saw (telephone line 92.9 %, webcam 92.3 %), at a cost of 6.5
-#   points on the phone (90.5 %). Bundled as `music-noise-robust`; short of the 93 % laptop target (**not met**).
-#   Fine-tuning it on the 50 laptop clips as well gives the same 90.5 % on the laptop.
-# - **Which part does what**: on the laptop, per-frequency normalisation alone adds 15.4 points, random devices alone
-#   18.9 and both together 24.9: they overlap, both undo much of the same fixed colouring. On the conditions no model
-#   saw (telephone line, webcam, real room noise) each ingredient adds 1.4-1.8 points on average (90.9 % mean for
-#   both vs 89.2 % for the phone-trained model), while the laptop fine-tuned model loses 4.9 points there:
-#   fine-tuning fits one device.
+#   normalisation gives 92.3 % on the laptop (as much as fine-tuning on 50 laptop clips) without a single laptop clip,
+#   90.5 % on the loud-fan laptop (+24.9 points: the best of every model here, the fine-tuned ones included) and the
+#   best scores on the conditions no model saw (telephone line 92.9 %, webcam 92.3 %), at a cost of 6.5 points on the
+#   phone (90.5 %). Bundled as `music-noise-robust`; 2 windows short of the 93 % laptop target (**not met**). Random
+#   devices alone, with the phone model's front end, reach 93.5 % on the laptop and keep 95.3 % on the phone, and
+#   score higher on validation, but fall to 84.6 % on the loud fan and do worse on the telephone and webcam; the
+#   bundled variant was fixed in advance (both ingredients, as the lesson asks) and was not switched after the test.
+# - **Which part does what**: on the laptop, per-frequency normalisation alone adds 2.4 points, random devices alone
+#   5.9 and both together 4.7; on the loud fan 15.4, 18.9 and 24.9. On the conditions no model saw (telephone line,
+#   webcam, real room noise) each ingredient adds 1.4-1.8 points on average (90.9 % mean for both vs 89.2 % for the
+#   phone-trained model), while the laptop fine-tuned model loses 1.0 point there: fine-tuning fits one device.
 # - **Your own microphone**: record clips per class with the widget, fine-tune with the same function (executed here on
-#   simulated laptop clips written to a device folder: 15 clips lift the simulated laptop test from 65.7 % to 88.8 %).
+#   simulated laptop clips written to a device folder: 15 clips lift the simulated laptop test from 87.6 % to 91.7 %).
 #
 # **Next:** [05_live_demo](05_live_demo.ipynb) classifies live audio inside Jupyter with these models.
