@@ -1,0 +1,119 @@
+"""Experiment: fine-tune for a device with training audio synthesised through a channel estimated from its recordings.
+
+    python scripts/channel_estimate_ft.py [n_clips] [windows_per_epoch]
+
+Notebook 04's fine-tuning sees the device only through its few recordings. Here the recordings also give an estimate
+of the device: its average spectral colouring (the laptop clips' long-term average spectrum over the phone clips', per
+frequency, each clip's level removed) and its stationary noise floor (the 10th percentile of each frequency over time,
+relative to the clip's power). Every phone training clip can then be "recorded" through that estimate with fresh noise,
+and fine-tuning draws a quarter of its windows from phone clips, a quarter from phone clips through the estimate and
+half from the real device clips. No knowledge of the simulator's parameters is used: only the recordings. Reports
+validation and test accuracy (phone, laptop) of this and of notebook 04's whole-network recipe, same seed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+from audioclf_lib.augment import WaveAugment
+from audioclf_lib.cache import load_splits
+from audioclf_lib.checkpoint import load_checkpoint
+from audioclf_lib.config import run_checkpoints_dir
+from audioclf_lib.devices import LAPTOP, PHONE, MixedWindows, finetune_for_device, select_clips, simulate_clips
+from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.train import TrainConfig, evaluate_windows, fit
+from audioclf_lib.windows import TrainWindows, eval_windows
+
+CLASSES = ["music", "noise"]
+SEED, LAPTOP_SEED = 0, 1
+NPERSEG = 512
+
+
+def _power(y: np.ndarray) -> np.ndarray:
+    return np.abs(sps.stft(y, nperseg=NPERSEG, noverlap=NPERSEG // 2)[2]) ** 2  # (F, T)
+
+
+def _shapes(clips) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip: long-term average spectrum and noise floor, both in dB relative to the clip's mean power."""
+    ltas, floors = [], []
+    for i in range(len(clips)):
+        p = _power(clips.clip(i)) + 1e-12
+        total = p.mean()
+        ltas.append(10 * np.log10(p.mean(axis=1) / total))
+        # 10th percentile of a stationary noise's power is ~0.105 of its mean (exponential distribution)
+        floors.append(10 * np.log10(np.percentile(p, 10, axis=1) / 0.105 / total))
+    return np.array(ltas), np.array(floors)
+
+
+@dataclass(frozen=True)
+class EstimatedChannel:
+    """A training-window transform: colour by ``gain_db`` per frequency, add noise shaped like one of ``floors_db``."""
+
+    gain_db: np.ndarray  # (F,)
+    floors_db: np.ndarray  # (n_clips, F), relative to the recording's mean power
+
+    def __call__(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        _, _, z = sps.stft(y, nperseg=NPERSEG, noverlap=NPERSEG // 2)
+        z = z * (10 ** (self.gain_db / 20))[:, None]
+        floor = self.floors_db[rng.integers(len(self.floors_db))]
+        scale = np.sqrt(np.mean(np.abs(z) ** 2) * 10 ** (floor / 10) / 2)[:, None]
+        z = z + scale * (rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape))
+        out = sps.istft(z, nperseg=NPERSEG, noverlap=NPERSEG // 2)[1][: len(y)]
+        out = np.pad(out, (0, len(y) - len(out)))
+        peak = np.abs(out).max()
+        return (out * (np.abs(y).max() / peak) if peak > 0 else out).astype(np.float32)
+
+
+def estimate_channel(device_clips, phone_clips) -> EstimatedChannel:
+    dev_ltas, dev_floors = _shapes(device_clips)
+    phone_ltas, _ = _shapes(phone_clips)
+    gain = np.median(dev_ltas, axis=0) - np.median(phone_ltas, axis=0)
+    gain = np.clip(np.convolve(gain, np.ones(5) / 5, mode="same"), -40, 20)
+    return EstimatedChannel(gain, dev_floors)
+
+
+def main(n_clips: int = 50, wpe: int = 512) -> None:
+    splits = load_splits(quick=False)
+    ckpt = load_checkpoint(run_checkpoints_dir(False) / "music-noise.pt", expected_classes=CLASSES)
+    base, config = ckpt.model.eval(), ckpt.feature_config
+    extractor, n = FeatureExtractor(config), config.window_samples
+
+    def recorded(split, profile):
+        return eval_windows(simulate_clips(splits[split], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
+
+    (pv, pvt), (lv, lvt) = recorded("val", PHONE), recorded("val", LAPTOP)
+    val_w, val_l = np.concatenate([pv, lv]), np.concatenate([pvt["label"], lvt["label"]])
+    tests = {"phone": recorded("test", PHONE), "laptop": recorded("test", LAPTOP)}
+    phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
+    pool = simulate_clips(select_clips(splits["train"], max(100, n_clips), CLASSES, seed=SEED), LAPTOP, seed=LAPTOP_SEED)
+    laptop_clips = select_clips(pool, n_clips, CLASSES, seed=SEED)  # notebook 04's selection
+    channel = estimate_channel(laptop_clips, select_clips(phone_train, 200, CLASSES, seed=SEED + 3))
+
+    def report(name, model, history):
+        row = {"variant": name, "n_clips": n_clips, "wpe": wpe, "val": float(history["val_bal_acc"].max())}
+        for k, (w, t) in tests.items():
+            row[k] = evaluate_windows(model, extractor, w, t, CLASSES)[0]["window"]["accuracy"]
+        print(json.dumps(row), flush=True)
+
+    tuned, history = finetune_for_device(base, extractor, phone_train, laptop_clips, val_w, val_l, CLASSES, num_epochs=20,
+                                         lr=1e-3, windows_per_epoch=wpe, train_body=True, seed=SEED)
+    report("notebook 04 whole network", tuned, history)
+
+    model = copy.deepcopy(base)
+    phone = TrainWindows(phone_train, CLASSES, n, windows_per_epoch=wpe, seed=SEED)
+    synth = TrainWindows(phone_train, CLASSES, n, windows_per_epoch=wpe, transform=channel, seed=SEED + 2)
+    dev = TrainWindows(laptop_clips, CLASSES, n, windows_per_epoch=wpe, augment=WaveAugment(p_noise=0.0),
+                       background_class=None, seed=SEED + 1)
+    mix = MixedWindows([phone, synth, dev], weights=[0.25, 0.25, 0.5], windows_per_epoch=wpe, seed=SEED)
+    history = fit(model, extractor, mix, val_w, val_l, config=TrainConfig(num_epochs=20, lr=1e-3, patience=20, seed=SEED),
+                  progress=False)
+    report("+ phone clips through the estimated channel", model.eval(), history)
+
+
+if __name__ == "__main__":
+    main(*[int(a) for a in sys.argv[1:]])
