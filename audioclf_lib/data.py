@@ -186,6 +186,15 @@ class ClipSet:
         return self.audio[self.offsets[i] : self.offsets[i + 1]]
 
     @classmethod
+    def from_pieces(cls, pieces: list[np.ndarray], table: pd.DataFrame, sample_rate: int) -> "ClipSet":
+        """Clips given one array each, with ``table``'s rows in the same order (its ``n_samples`` column is set)."""
+        table = table.reset_index(drop=True).copy()
+        table["n_samples"] = [len(p) for p in pieces]
+        offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
+        audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+        return cls(audio, offsets, table, sample_rate)
+
+    @classmethod
     def concat(cls, *sets: "ClipSet") -> "ClipSet":
         """One clip set holding the clips of ``sets`` in order (e.g. train + val for a final refit)."""
         if not sets or len({s.sample_rate for s in sets}) != 1:
@@ -263,11 +272,8 @@ def load_clips(
         else:
             pieces.append(y)
         keep.append(y is not None)
-    table = manifest[np.asarray(keep, dtype=bool)].reset_index(drop=True).copy()
-    table["n_samples"] = [len(p) for p in pieces]
-    offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
-    audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
-    return ClipSet(audio, offsets, table, sr), pd.DataFrame(skipped, columns=["path", "reason"])
+    clips = ClipSet.from_pieces(pieces, manifest[np.asarray(keep, dtype=bool)], sr)
+    return clips, pd.DataFrame(skipped, columns=["path", "reason"])
 
 
 def _read_known_manifest(root: Path) -> dict[str, dict]:

@@ -738,11 +738,7 @@ def simulate_clips(clips: ClipSet, device: DeviceProfile | str | Callable[[int],
     for i in keep:
         profile = device(int(i)) if callable(device) and not isinstance(device, (DeviceProfile, str)) else device
         pieces.append(simulate(clips.clip(int(i)), clips.sample_rate, profile, np.random.default_rng((seed, int(i)))))
-    table = clips.table.iloc[keep].reset_index(drop=True).copy()
-    table["n_samples"] = [len(p) for p in pieces]
-    offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
-    audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
-    return ClipSet(audio, offsets, table, clips.sample_rate)
+    return ClipSet.from_pieces(pieces, clips.table.iloc[keep], clips.sample_rate)
 
 
 def select_clips(clips: ClipSet, n_clips: int, class_names: Sequence[str], *, seed: int = 0) -> ClipSet:
@@ -770,12 +766,7 @@ def select_clips(clips: ClipSet, n_clips: int, class_names: Sequence[str], *, se
 def take_clips(clips: ClipSet, indices: Sequence[int] | np.ndarray) -> ClipSet:
     """The clips at ``indices`` (in that order) as a new :class:`ClipSet`."""
     indices = np.asarray(indices, dtype=np.int64)
-    pieces = [clips.clip(int(i)) for i in indices]
-    table = clips.table.iloc[indices].reset_index(drop=True).copy()
-    table["n_samples"] = [len(p) for p in pieces]
-    offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
-    audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
-    return ClipSet(audio, offsets, table, clips.sample_rate)
+    return ClipSet.from_pieces([clips.clip(int(i)) for i in indices], clips.table.iloc[indices], clips.sample_rate)
 
 
 class MixedWindows(Dataset):
