@@ -197,13 +197,11 @@ def fit(
                         "ema": ema.state_dict() if ema is not None else None,
                         "config": asdict(config)}, buf)
             atomic_write_bytes(state_path, buf.getvalue())
-        if config.keep == "last":
-            best = {"score": score, "state": copy.deepcopy(scored.state_dict()), "epoch": epoch}
-        elif epoch - best["epoch"] >= config.patience:
+        if config.keep == "best" and epoch - best["epoch"] >= config.patience:
             if progress:
                 print(f"early stop: no improvement since epoch {best['epoch'] + 1}")
             break
-    model.load_state_dict(best["state"])
+    model.load_state_dict(scored.state_dict() if config.keep == "last" else best["state"])
     model.eval()
     return pd.DataFrame(history)
 
