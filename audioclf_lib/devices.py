@@ -877,6 +877,9 @@ def finetune_for_device(
     windows_per_epoch: int = 256,
     device_share: float = 0.5,
     train_body: bool = False,
+    keep: str = "best",
+    phone_transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    monitor: dict | None = None,
     seed: int = 0,
     progress: bool = False,
 ):
@@ -889,6 +892,11 @@ def finetune_for_device(
     ``lr`` (1e-4 in the seed) through the project's one training loop (:func:`~audioclf_lib.train.fit`).
     ``train_body=True`` fine-tunes everything instead (for comparison). The same function
     fine-tunes on simulated laptop clips and on clips you recorded yourself.
+
+    ``keep="last"`` returns the final epoch instead of the best on ``val_windows`` (for when
+    validation is not truly held out from the base model); ``phone_transform`` shapes the phone
+    windows (e.g. :class:`RandomDevice`, so that fine-tuning keeps the base's robustness);
+    ``monitor`` is passed to :func:`~audioclf_lib.train.fit` (diagnostic scores only).
 
     Returns
     -------
@@ -906,11 +914,13 @@ def finetune_for_device(
     if not train_body:
         freeze_base(tuned)
     n = extractor.config.window_samples
-    phone = TrainWindows(phone_clips, class_names, n, windows_per_epoch=windows_per_epoch, augment=WaveAugment(), seed=seed)
+    phone = TrainWindows(phone_clips, class_names, n, windows_per_epoch=windows_per_epoch, augment=WaveAugment(),
+                         transform=phone_transform, seed=seed)
     dev = TrainWindows(device_clips, class_names, n, windows_per_epoch=windows_per_epoch, augment=WaveAugment(p_noise=0.0),
                        background_class=None, seed=seed + 1)
     mix = MixedWindows([phone, dev], weights=[1.0 - device_share, device_share], windows_per_epoch=windows_per_epoch,
                        seed=seed)
     history = fit(tuned, extractor, mix, val_windows, val_labels,
-                  config=TrainConfig(num_epochs=num_epochs, lr=lr, patience=num_epochs, seed=seed), progress=progress)
+                  config=TrainConfig(num_epochs=num_epochs, lr=lr, patience=num_epochs, seed=seed, keep=keep),
+                  monitor=monitor, progress=progress)
     return tuned, history

@@ -91,6 +91,7 @@ def fit(
     config: TrainConfig = TrainConfig(),
     device: torch.device | str | None = None,
     state_path: str | Path | None = None,
+    monitor: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train ``model`` on random windows, validating each epoch; restore the best epoch's weights.
@@ -102,6 +103,8 @@ def fit(
     val_windows, val_labels : held-out waveform windows (k, N) and labels (k,).
     state_path : if given, the full training state is written there atomically after every
         epoch, and an existing state is resumed from (an interrupted run loses at most one epoch).
+    monitor : ``{name: (windows, labels)}`` scored every epoch into the column ``<name>_bal_acc``
+        for diagnosis only (e.g. a device the selection must not see): never used to pick weights.
 
     Returns
     -------
@@ -124,6 +127,9 @@ def fit(
     gen = torch.Generator().manual_seed(config.seed)
     val_features = torch.cat([_batch_features(extractor, torch.as_tensor(val_windows[i : i + 128]).to(device)).cpu()
                               for i in range(0, len(val_windows), 128)])
+    monitored = {name: (torch.cat([_batch_features(extractor, torch.as_tensor(w[i : i + 128]).to(device)).cpu()
+                                   for i in range(0, len(w), 128)]), np.asarray(labels))
+                 for name, (w, labels) in (monitor or {}).items()}
     class_names = train_set.class_names
 
     history: list[dict] = []
@@ -183,6 +189,9 @@ def fit(
         row = {"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                "val_loss": val_loss, "val_acc": m["accuracy"], "val_bal_acc": m["balanced_accuracy"],
                "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        for name, (features, labels) in monitored.items():
+            row[f"{name}_bal_acc"] = classification_metrics(
+                labels, predict_proba(scored, features, device=device).argmax(1), class_names)["balanced_accuracy"]
         history.append(row)
         score = m["balanced_accuracy"] - 1e-3 * val_loss  # ties go to the better-calibrated epoch
         if score > best["score"]:

@@ -306,3 +306,28 @@ def test_butterworth_sections_match_scipy(btype, order, cutoff_hz):
     assert ours.shape == reference.shape
     x = np.random.default_rng(order).standard_normal(8_000)
     np.testing.assert_allclose(sps.sosfilt(ours, x), sps.sosfilt(reference, x), atol=1e-7)
+
+
+def test_finetune_for_device_keep_last_and_phone_transform(music, noise_clip):
+    clips = tiny_clipset({"music": [music], "noise": [noise_clip]})
+    laptop = d.simulate_clips(clips, "laptop", seed=0)
+    extractor = FeatureExtractor(FeatureConfig(window_seconds=1.0))
+    model = build_model("mel_cnn", 2)
+    val = np.stack([laptop.clip(0)[:SR], laptop.clip(1)[:SR]])
+    calls = []
+
+    def phone_transform(y, rng):
+        calls.append(len(y))
+        return y * 0.5
+
+    tuned, history = d.finetune_for_device(model, extractor, clips, laptop, val, np.array([0, 1]), ["music", "noise"],
+                                           num_epochs=2, windows_per_epoch=16, train_body=True, keep="last",
+                                           phone_transform=phone_transform, monitor={"laptop": (val, np.array([0, 1]))})
+    assert len(history) == 2 and "laptop_bal_acc" in history.columns
+    assert calls and set(calls) == {SR}  # only phone windows go through it (about half of 2 x 16)
+    assert len(calls) < 32
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, tuned.state_dict()[k])]
+    assert any(not k.startswith("head.") for k in changed)  # the whole network trained
+    with pytest.raises(ValueError, match="keep"):
+        d.finetune_for_device(model, extractor, clips, laptop, val, np.array([0, 1]), ["music", "noise"], num_epochs=1,
+                              windows_per_epoch=8, keep="first")

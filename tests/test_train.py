@@ -94,3 +94,26 @@ def test_refit_trains_on_train_and_val_for_every_epoch(toy_splits, monkeypatch):
     assert seen["clips"] == len(toy_splits["train"]) + len(toy_splits["val"])
     assert len(result.history) == 3 and result.train_summary["train_config"]["keep"] == "last"
     assert result.train_summary["trained_on"].startswith("train + val")
+
+
+def test_monitor_scores_other_sets_without_changing_training(toy_splits):
+    # fit(monitor=...) adds diagnostic columns; the weights it returns must not depend on them.
+    fe = FeatureExtractor(CONFIG)
+    windows, table = eval_windows(toy_splits["val"], ["music", "noise"], CONFIG.window_samples)
+    labels = table["label"].to_numpy()
+    runs = []
+    for monitor in (None, {"again": (windows, labels), "flipped": (windows, 1 - labels)}):
+        torch.set_num_threads(1)
+        torch.manual_seed(0)  # the same initial weights
+        model = build_model("mel_cnn", 2, channels=(8, 16))
+        ds = TrainWindows(toy_splits["train"], ["music", "noise"], CONFIG.window_samples, windows_per_epoch=32)
+        history = fit(model, fe, ds, windows, labels, config=TrainConfig(num_epochs=2, batch_size=16, seed=3),
+                      device="cpu", monitor=monitor, progress=False)
+        runs.append((model, history))
+    (plain, plain_history), (watched, history) = runs
+    for (name, a), b in zip(plain.state_dict().items(), watched.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert "again_bal_acc" not in plain_history.columns
+    np.testing.assert_allclose(history["again_bal_acc"], history["val_bal_acc"])
+    # two classes: every window the model gets right on one labelling it gets wrong on the other
+    np.testing.assert_allclose(history["again_bal_acc"] + history["flipped_bal_acc"], 1.0)
