@@ -1,0 +1,179 @@
+"""Notebook 04's recipes in a clean development setup: a base model that has never heard the validation clips.
+
+    python scripts/clean_dev.py base                 # train (once) notebook 02's recipe on the training clips only
+    python scripts/clean_dev.py ft whole whole_rd    # fine-tuning variants
+    python scripts/clean_dev.py robust pf_rd rd      # device-robust variants
+
+Why: notebook 04 starts from the bundled ``music-noise``, which notebook 02 refit on train + val, so every validation
+window in notebook 04 is a recording of a clip the base model was trained on. Choosing epochs or variants on that
+validation favours whatever stays closest to the base. Here the base is notebook 02's validation run (training clips
+only, best validation epoch), so the validation split is truly held out, and each recipe can be judged by the score of
+the epoch its own selection rule would pick ("best") and of its final epoch ("last"). The laptop, the loud-fan laptop,
+a telephone line and a webcam are monitored on validation every epoch (``fit(monitor=...)``) for diagnosis; they never
+pick weights. The test split is never scored. Results are appended to docs/results/clean_dev.jsonl (docs/experiments.md, session 5).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audioclf_lib.cache import load_splits
+from audioclf_lib.checkpoint import load_checkpoint
+from audioclf_lib.config import FeatureConfig
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, random_device,
+                                  select_clips, simulate_clips)
+from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.metrics import classification_metrics
+from audioclf_lib.train import TrainConfig, fit, predict_proba, train_classifier
+from audioclf_lib.windows import TrainWindows, eval_windows
+
+CLASSES = ["music", "noise"]
+SEED, LAPTOP_SEED, FT_CLIPS = 0, 1, 50  # as notebook 04
+BASE_PATH = Path("data/cache/dev/music-noise-train-only.pt")
+
+# Fine-tuning variants: finetune_for_device keyword arguments on top of notebook 04's whole-network recipe.
+FT_VARIANTS = {
+    "frozen": {"train_body": False, "lr": 1e-4},
+    "whole": {"train_body": True, "lr": 1e-3},
+    "whole_rd": {"train_body": True, "lr": 1e-3, "phone_transform": RandomDevice(p=0.5)},
+    "whole_40": {"train_body": True, "lr": 1e-3, "num_epochs": 40},
+    "whole_last": {"train_body": True, "lr": 1e-3, "keep": "last"},
+    "whole_rd_last": {"train_body": True, "lr": 1e-3, "keep": "last", "phone_transform": RandomDevice(p=0.5)},
+}
+WISE_ALPHAS = [0.25, 0.5, 0.75]  # weight-space interpolation base -> fine-tuned, scored for every ft variant
+# Robust variants: (normalization, random-device share, epochs, windows per epoch, lr); notebook 04: 16 x 2048, 1e-3.
+ROBUST_VARIANTS = {
+    "pf_rd": ("per_freq", 0.8, 16, 2048, 1e-3),
+    "rd": ("max_db", 0.8, 16, 2048, 1e-3),
+    "pf_rd_32": ("per_freq", 0.8, 32, 2048, 1e-3),
+    "rd_32": ("max_db", 0.8, 32, 2048, 1e-3),
+}
+
+
+def interpolate_weights(start: torch.nn.Module, end: torch.nn.Module, alpha: float) -> torch.nn.Module:
+    """A copy of ``end`` with every weight and BatchNorm statistic at ``(1 - alpha) * start + alpha * end``.
+
+    Weight-space ensembling of a model and its fine-tuned version (WiSE-FT, Wortsman et al.,
+    CVPR 2022), which that paper found more robust than either end for large pretrained models.
+    Here it did not help (docs/experiments.md, session 5), so it lives in this script only.
+    Integer buffers (BatchNorm's batch counters) are taken from ``end``.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha}; expected a value in [0, 1]")
+    a, b = start.state_dict(), end.state_dict()
+    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
+        raise ValueError("interpolate_weights needs two models of the same architecture")
+    mixed = copy.deepcopy(end)
+    mixed.load_state_dict({k: torch.lerp(a[k].to(b[k]), b[k], alpha) if b[k].is_floating_point() else b[k]
+                           for k in b})
+    return mixed.eval()
+
+
+def base_model():
+    if not BASE_PATH.exists():
+        splits = load_splits(quick=False)
+        t0 = time.perf_counter()
+        run = train_classifier("mel_cnn", CLASSES, FeatureConfig(), splits, windows_per_epoch=4096, progress=False,
+                               train_config=TrainConfig(num_epochs=30, lr=2e-3, patience=10, seed=SEED))
+        BASE_PATH.parent.mkdir(parents=True, exist_ok=True)
+        run.save(BASE_PATH, note="development base: training clips only (scripts/clean_dev.py); never bundled")
+        print(f"train-only base: best epoch {run.train_summary['best_epoch']}, validation "
+              f"{run.history['val_bal_acc'].max():.3f}, {time.perf_counter() - t0:.0f} s", flush=True)
+    ckpt = load_checkpoint(BASE_PATH, expected_classes=CLASSES)
+    return ckpt.model.eval(), ckpt.feature_config
+
+
+def validation_sets(splits, n: int) -> dict:
+    """Validation windows and labels through every device of interest (clip i with generator (seed, i))."""
+    devices = {"phone": PHONE, "laptop": LAPTOP, "loud_fan": LAPTOP_LOUD_FAN, "telephone": PRESETS["telephone"],
+               "webcam": PRESETS["webcam"]}
+    sets = {}
+    for name, profile in devices.items():
+        windows, table = eval_windows(simulate_clips(splits["val"], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
+        sets[name] = (windows, table["label"].to_numpy())
+    random_val = simulate_clips(splits["val"], lambda i: random_device(np.random.default_rng((SEED, 99, i)), 16_000),
+                                seed=SEED + 99, classes=CLASSES)  # as notebook 04's robust validation
+    windows, table = eval_windows(random_val, CLASSES, n)
+    sets["random"] = (windows, table["label"].to_numpy())
+    return sets
+
+
+def score_sets(model, config, sets: dict) -> dict:
+    """Balanced accuracy of ``model`` on every validation set."""
+    extractor = FeatureExtractor(config)
+    return {name: round(classification_metrics(labels, predict_proba(model, windows, extractor=extractor).argmax(1),
+                                               CLASSES)["balanced_accuracy"], 4)
+            for name, (windows, labels) in sets.items()}
+
+
+def summarise(kind: str, name: str, history, seconds: float) -> dict:
+    best = int(history["val_bal_acc"].idxmax())
+    cols = [c for c in history.columns if c.endswith("_bal_acc") and c != "val_bal_acc"]
+    result = {"kind": kind, "variant": name, "best_epoch": best + 1, "epochs": len(history), "seconds": round(seconds),
+              "best": {"val": round(float(history["val_bal_acc"].iloc[best]), 4),
+                       **{c[:-8]: round(float(history[c].iloc[best]), 4) for c in cols}},
+              "last": {"val": round(float(history["val_bal_acc"].iloc[-1]), 4),
+                       **{c[:-8]: round(float(history[c].iloc[-1]), 4) for c in cols}},
+              "per_epoch": {c[:-8] if c != "val_bal_acc" else "val": [round(float(v), 3) for v in history[c]]
+                            for c in ["val_bal_acc", *cols]}}
+    write(result)
+    return result
+
+
+def write(result: dict) -> None:
+    print(json.dumps({k: v for k, v in result.items() if k != "per_epoch"}), flush=True)
+    with Path("docs/results/clean_dev.jsonl").open("a") as f:
+        f.write(json.dumps(result) + "\n")
+
+
+def main(kind: str, variants: list[str]) -> None:
+    base, config = base_model()
+    if kind == "base":
+        return
+    splits = load_splits(quick=False)
+    n = config.window_samples
+    sets = validation_sets(splits, n)
+    write({"kind": "base", "scores": score_sets(base, config, sets)})
+    phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
+    if kind == "ft":
+        laptop_clips = simulate_clips(select_clips(splits["train"], FT_CLIPS, CLASSES, seed=SEED), LAPTOP, seed=LAPTOP_SEED)
+        val_w = np.concatenate([sets["phone"][0], sets["laptop"][0]])
+        val_l = np.concatenate([sets["phone"][1], sets["laptop"][1]])
+        for name in variants:
+            kwargs = {"num_epochs": 20, "windows_per_epoch": 512, **FT_VARIANTS[name]}
+            t0 = time.perf_counter()
+            tuned, history = finetune_for_device(base, FeatureExtractor(config), phone_train, laptop_clips, val_w, val_l,
+                                                 CLASSES, monitor=sets, seed=SEED, **kwargs)
+            summarise("ft", name, history, time.perf_counter() - t0)
+            for alpha in WISE_ALPHAS:
+                write({"kind": "ft_wise", "variant": name, "alpha": alpha,
+                       "scores": score_sets(interpolate_weights(base, tuned, alpha), config, sets)})
+    elif kind == "robust":
+        val_w = np.concatenate([sets["phone"][0], sets["random"][0]])
+        val_l = np.concatenate([sets["phone"][1], sets["random"][1]])
+        for name in variants:
+            normalization, p, epochs, per_epoch, lr = ROBUST_VARIANTS[name]
+            model = copy.deepcopy(base)
+            train_set = TrainWindows(splits["train"], CLASSES, n, windows_per_epoch=per_epoch,
+                                     transform=RandomDevice(sr=16_000, p=p), seed=SEED)
+            t0 = time.perf_counter()
+            history = fit(model, FeatureExtractor(FeatureConfig(normalization=normalization)), train_set, val_w, val_l,
+                          config=TrainConfig(num_epochs=epochs, lr=lr, patience=epochs, seed=SEED), monitor=sets,
+                          progress=False)
+            summarise("robust", name, history, time.perf_counter() - t0)
+            if normalization == config.normalization:  # same front end as the base: the line between them works
+                for alpha in WISE_ALPHAS:
+                    write({"kind": "robust_wise", "variant": name, "alpha": alpha,
+                           "scores": score_sets(interpolate_weights(base, model, alpha), config, sets)})
+    else:
+        raise SystemExit(f"unknown kind {kind!r}: base, ft or robust")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
