@@ -21,7 +21,7 @@
 # `music-noise-robust` (trained on random devices; both bundled after a full run), figures `figures/04_*.png`, and
 # simulated laptop clips in `data/devices/simulated_laptop/` (your own recordings go to `data/devices/<name>/`).
 #
-# **Runtime** on a 2-core CPU: about 13 minutes for the full run on an idle machine (the committed run: 779 s; three
+# **Runtime** on a 2-core CPU: about 13 minutes for the full run on an idle machine (the committed run: 801 s; three
 # models are trained on from the phone model, two of them through simulated devices, and eight fine-tuned); QUICK (CI): 30 s to
 # 1.5 minutes, on tiny data whose scores mean nothing.
 
@@ -64,6 +64,7 @@ from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHON
                                   finetune_for_device, load_device_clips, mains_hum, random_device, select_clips,
                                   severity_profile, simulate, simulate_clips, take_clips, write_device_clips)
 from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.metrics import clip_bootstrap_ci
 from audioclf_lib.recorder import RecorderWidget, count_clips, input_device_status
 from audioclf_lib.runtime import setup_notebook
 from audioclf_lib.train import TrainConfig, evaluate_windows, fit
@@ -111,6 +112,12 @@ def score(model, config, clips) -> dict:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def ci(r: dict) -> str:
+    """95 % bootstrap interval of a ``score`` result's accuracy, resampling whole test clips."""
+    low, high = clip_bootstrap_ci((r["table"]["pred"] == r["table"]["label"]).to_numpy(), r["table"]["clip"].to_numpy())
+    return f"{100 * low:.1f}-{100 * high:.1f}%"
 
 
 phone_test = record(splits["test"], PHONE)  # PHONE is transparent: the corpus recordings themselves
@@ -424,7 +431,7 @@ seed_table = pd.DataFrame(
 display(seed_table)
 for name, r in after.items():
     change = 100 * (r["phone"]["accuracy"] - before["phone"]["accuracy"])
-    print(f"{name}: laptop {pct(r['laptop']['accuracy'])} (target >= 95 %: "
+    print(f"{name}: laptop {pct(r['laptop']['accuracy'])} (95 % interval {ci(r['laptop'])}; target >= 95 %: "
           f"{'met' if r['laptop']['accuracy'] >= 0.95 else 'NOT met'}); phone {change:+.1f} points "
           f"(target: loses at most 1 point: {'met' if change >= -1.0 else 'NOT met'})")
 print(f"for scale: the phone-trained model gets {pct(before['phone']['accuracy'])} of the *phone* test windows right; "
@@ -543,7 +550,7 @@ pd.DataFrame(results).T.round(3)
 # %%
 robust_scores = {"phone": score(robust, robust_config, phone_test), "laptop": score(robust, robust_config, laptop_test)}
 print(f"music-noise-robust, no laptop data at all: laptop {pct(robust_scores['laptop']['accuracy'])} "
-      f"(target >= 93 %: {'met' if robust_scores['laptop']['accuracy'] >= 0.93 else 'NOT met'}), "
+      f"(95 % interval {ci(robust_scores['laptop'])}; target >= 93 %: {'met' if robust_scores['laptop']['accuracy'] >= 0.93 else 'NOT met'}), "
       f"phone {pct(robust_scores['phone']['accuracy'])}")
 robust_path = save_checkpoint(
     ckpt_dir / "music-noise-robust.pt", robust, model_name="mel_cnn", class_names=CLASSES, feature_config=robust_config,
@@ -615,6 +622,48 @@ u = gains["mean unseen"]
 print(f"unseen conditions (mean), points: per_freq alone {u['per_freq only']:+.1f}, random devices alone "
       f"{u['random devices only (max_db)']:+.1f}, both {u['per_freq + random devices']:+.1f}; "
       f"laptop fine-tuning (whole network) {u['fine-tuned, whole network']:+.1f}")
+
+# %% [markdown]
+# ### 4d. How sure are these numbers?
+# The targets are single numbers on 107 test clips (169 windows), from one training run each. Two things move them
+# that have nothing to do with the recipe: *which* clips happen to be in the test split, and the training seed. The
+# first is measured here, by resampling the test clips (all windows of a clip stay together: they share one
+# recording); the second by rerunning the fixed recipes with other seeds (`scripts/seed_spread.py`, below).
+
+# %%
+interval_rows = {}
+for name, (m, c) in {"phone-trained (02)": (base, base_config), f"music-noise-laptop ({laptop_choice})": (laptop_model, base_config),
+                     f"music-noise-robust ({robust_choice})": (robust, robust_config)}.items():
+    row = {}
+    for condition in ("phone", "laptop"):
+        r = score(m, c, conditions[condition])
+        row[f"{condition}"], row[f"{condition}: 95 % interval"] = pct(r["accuracy"]), ci(r)
+    interval_rows[name] = row
+pd.DataFrame(interval_rows).T
+
+# %% [markdown]
+# The intervals are wide. In the reference run `music-noise-laptop`'s 92.3 % on the laptop has a 95 % interval of
+# 86.9-96.9 %, `music-noise-robust`'s 92.3 % one of 87.5-96.4 %: both targets lie inside them, and so do scores 5
+# points lower. One test split of this size cannot tell 92 % from 95 %. The training seed moves the numbers by as much (`scripts/seed_spread.py`: the same recipes, the same data
+# and epoch choice, only the seed changed; seed 0 is this notebook's run and reproduces it exactly; docs/experiments.md):
+#
+# | recipe | seed | laptop | phone | loud fan |
+# |---|---|---|---|---|
+# | whole-network fine-tuning (`music-noise-laptop`) | 0, 1, 2, 3, 4 | 92.3, 92.3, 89.3, 92.9, 87.0 % (mean 90.8) | 96.4, 95.3, 95.9, 95.3, 97.0 % (mean 96.0) | 78.7, 79.3, 79.3, 76.3, 78.1 % |
+# | per_freq + random devices (`music-noise-robust`) | 0, 1, 2 | 92.3, 89.3, 91.1 % (mean 90.9) | 90.5, 89.9, 90.5 % | 90.5, 87.6, 89.9 % |
+#
+# So the reference run is a typical-to-lucky draw of both recipes, not an unlucky one: neither target is within one
+# seed's reach on average (fine-tuning: 90.8 % for a 95 % target, and the phone loses 1.0 point on average, right at
+# its budget; robust: 90.9 % for 93 %). A single lucky seed crossing a line would not be evidence either.
+#
+# **Is the validation caveat of part 1 to blame?** Every validation window here is a recording of a clip the refit
+# `music-noise` has trained on, so choosing epochs on it could favour models that stay close to the base.
+# `scripts/clean_dev.py` reruns the recipes from notebook 02's *train-only* model, for which the validation split is
+# truly unseen, and watches every device on validation each epoch: whole-network fine-tuning peaks there at epoch 3
+# (this notebook picked epoch 2) and then declines (laptop 86.8 % → 82.4 % by epoch 20, phone 93.1 → 86.8 %): picking an
+# early epoch is right, not an artefact of the caveat. The two robust variants tie on clean validation (0.863 with
+# per_freq, 0.865 without), so the variant choice does not rest on the caveat either. What limits both recipes is the
+# data: a few hundred training clips, and 50 fixed recordings of one device.
 
 # %% [markdown]
 # ## 5. Your own microphone
@@ -713,6 +762,11 @@ else:
 #   5.9 and both together 4.7; on the loud fan 15.4, 18.9 and 24.9. On the conditions no model saw (telephone line,
 #   webcam, real room noise) each ingredient adds 1.4-1.8 points on average (90.9 % mean for both vs 89.2 % for the
 #   phone-trained model), while the laptop fine-tuned model loses 1.0 point there: fine-tuning fits one device.
+# - **How sure**: the test split's 107 clips give every laptop score here a 95 % interval about 10 points wide
+#   (86.9-96.9 % for `music-noise-laptop`), and over training seeds the two recipes average 90.8 % (fine-tuning, five
+#   seeds, phone −1.0 points on average) and 90.9 % (robust, three seeds) on the laptop: the reference run is a
+#   typical-to-lucky draw, and the targets are missed on average by 4 and 2 points. A clean rerun from a train-only base
+#   (`scripts/clean_dev.py`) shows the contaminated validation is not what holds the recipes back.
 # - **Your own microphone**: record clips per class with the widget, fine-tune with the same function (executed here on
 #   simulated laptop clips written to a device folder: 15 clips lift the simulated laptop test from 87.6 % to 91.7 %).
 #
