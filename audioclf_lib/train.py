@@ -125,11 +125,13 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(config.seed)
-    val_features = torch.cat([_batch_features(extractor, torch.as_tensor(val_windows[i : i + 128]).to(device)).cpu()
-                              for i in range(0, len(val_windows), 128)])
-    monitored = {name: (torch.cat([_batch_features(extractor, torch.as_tensor(w[i : i + 128]).to(device)).cpu()
-                                   for i in range(0, len(w), 128)]), np.asarray(labels))
-                 for name, (w, labels) in (monitor or {}).items()}
+
+    def features_of(windows: np.ndarray) -> torch.Tensor:  # computed once, scored every epoch
+        return torch.cat([_batch_features(extractor, torch.as_tensor(windows[i : i + 128]).to(device)).cpu()
+                          for i in range(0, len(windows), 128)])
+
+    val_features = features_of(val_windows)
+    monitored = {name: (features_of(w), np.asarray(labels)) for name, (w, labels) in (monitor or {}).items()}
     class_names = train_set.class_names
 
     history: list[dict] = []

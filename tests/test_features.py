@@ -29,7 +29,6 @@ def test_mel_matches_librosa(music_window):
     assert np.abs(ours - ref).max() / ref.max() < 1e-4
 
 
-
 @pytest.mark.parametrize("n_mels", [64, 128])
 def test_sparse_mel_projection_equals_the_dense_one(music_window, n_mels):
     # The CPU's sparse product and the dense matmul other devices use must give the same spectrogram, batched or not.
@@ -42,6 +41,7 @@ def test_sparse_mel_projection_equals_the_dense_one(music_window, n_mels):
     assert batched.shape == dense.shape
     for ours in (batched, single):
         assert float((ours - dense).abs().max()) <= 1e-5 * float(dense.abs().max())
+
 
 def test_logmel_shape_dtype_range(music_window):
     cfg = FeatureConfig()
