@@ -32,7 +32,7 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,7 @@ __all__ = [
     "random_device",
     "RandomDevice",
     "simulate_clips",
+    "random_device_clips",
     "select_clips",
     "take_clips",
     "MixedWindows",
@@ -739,6 +740,19 @@ def simulate_clips(clips: ClipSet, device: DeviceProfile | str | Callable[[int],
         profile = device(int(i)) if callable(device) and not isinstance(device, (DeviceProfile, str)) else device
         pieces.append(simulate(clips.clip(int(i)), clips.sample_rate, profile, np.random.default_rng((seed, int(i)))))
     return ClipSet.from_pieces(pieces, clips.table.iloc[keep], clips.sample_rate)
+
+
+def random_device_clips(clips: ClipSet, *, seed: int = 0, classes: Sequence[str] | None = None) -> ClipSet:
+    """Every clip of ``clips`` recorded through a device of its own: a fixed "many microphones" set.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Clip ``i`` goes through ``random_device(default_rng((seed, 99, i)))`` with noise drawn from
+    ``default_rng((seed + 99, i))``: the same clips and seed give the same recordings, so a model
+    trained with :class:`RandomDevice` can pick its epoch on them without ever hearing a preset.
+    """
+    return simulate_clips(clips, lambda i: random_device(np.random.default_rng((seed, 99, i)), clips.sample_rate),
+                          seed=seed + 99, classes=classes)
 
 
 def select_clips(clips: ClipSet, n_clips: int, class_names: Sequence[str], *, seed: int = 0) -> ClipSet:

@@ -3,6 +3,7 @@
     python scripts/clean_dev.py base                 # train (once) notebook 02's recipe on the training clips only
     python scripts/clean_dev.py ft whole whole_rd    # fine-tuning variants
     python scripts/clean_dev.py robust pf_rd rd      # device-robust variants
+    python scripts/clean_dev.py ft rd+whole          # fine-tuning, starting from the robust "rd" model (trained once, cached)
 
 Why: notebook 04 starts from the bundled ``music-noise``, which notebook 02 refit on train + val, so every validation
 window in notebook 04 is a recording of a clip the base model was trained on. Choosing epochs or variants on that
@@ -26,7 +27,7 @@ import torch
 from audioclf_lib.cache import load_splits
 from audioclf_lib.checkpoint import load_checkpoint
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, random_device,
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, random_device_clips,
                                   select_clips, simulate_clips)
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.metrics import classification_metrics
@@ -97,8 +98,7 @@ def validation_sets(splits, n: int) -> dict:
     for name, profile in devices.items():
         windows, table = eval_windows(simulate_clips(splits["val"], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
         sets[name] = (windows, table["label"].to_numpy())
-    random_val = simulate_clips(splits["val"], lambda i: random_device(np.random.default_rng((SEED, 99, i)), 16_000),
-                                seed=SEED + 99, classes=CLASSES)  # as notebook 04's robust validation
+    random_val = random_device_clips(splits["val"], seed=SEED, classes=CLASSES)  # as notebook 04's robust validation
     windows, table = eval_windows(random_val, CLASSES, n)
     sets["random"] = (windows, table["label"].to_numpy())
     return sets
@@ -132,6 +132,33 @@ def write(result: dict) -> None:
         f.write(json.dumps(result) + "\n")
 
 
+def train_robust(name: str, base, splits, sets):
+    """A robust variant trained on from ``base`` as in notebook 04; (model, history)."""
+    normalization, p, epochs, per_epoch, lr = ROBUST_VARIANTS[name]
+    model = copy.deepcopy(base)
+    train_set = TrainWindows(splits["train"], CLASSES, FeatureConfig().window_samples, windows_per_epoch=per_epoch,
+                             transform=RandomDevice(sr=16_000, p=p), seed=SEED)
+    history = fit(model, FeatureExtractor(FeatureConfig(normalization=normalization)), train_set,
+                  np.concatenate([sets["phone"][0], sets["random"][0]]), np.concatenate([sets["phone"][1], sets["random"][1]]),
+                  config=TrainConfig(num_epochs=epochs, lr=lr, patience=epochs, seed=SEED), monitor=sets, progress=False)
+    return model.eval(), history
+
+
+def robust_start(name: str, base, config, splits, sets):
+    """The robust variant ``name`` (same front end as the base) as a fine-tuning start, trained once and cached."""
+    if ROBUST_VARIANTS[name][0] != config.normalization:
+        raise SystemExit(f"{name}: fine-tuning keeps the base's front end ({config.normalization})")
+    path = BASE_PATH.with_name(f"robust-{name}.pt")
+    if path.exists():
+        model = copy.deepcopy(base)
+        model.load_state_dict(torch.load(path))
+        return model.eval()
+    model, history = train_robust(name, base, splits, sets)
+    summarise("robust", name, history, 0.0)
+    torch.save(model.state_dict(), path)
+    return model
+
+
 def main(kind: str, variants: list[str]) -> None:
     base, config = base_model()
     if kind == "base":
@@ -146,26 +173,21 @@ def main(kind: str, variants: list[str]) -> None:
         val_w = np.concatenate([sets["phone"][0], sets["laptop"][0]])
         val_l = np.concatenate([sets["phone"][1], sets["laptop"][1]])
         for name in variants:
-            kwargs = {"num_epochs": 20, "windows_per_epoch": 512, **FT_VARIANTS[name]}
+            start_name, _, recipe = name.rpartition("+")
+            start = robust_start(start_name, base, config, splits, sets) if start_name else base
+            kwargs = {"num_epochs": 20, "windows_per_epoch": 512, **FT_VARIANTS[recipe]}
             t0 = time.perf_counter()
-            tuned, history = finetune_for_device(base, FeatureExtractor(config), phone_train, laptop_clips, val_w, val_l,
+            tuned, history = finetune_for_device(start, FeatureExtractor(config), phone_train, laptop_clips, val_w, val_l,
                                                  CLASSES, monitor=sets, seed=SEED, **kwargs)
             summarise("ft", name, history, time.perf_counter() - t0)
             for alpha in WISE_ALPHAS:
                 write({"kind": "ft_wise", "variant": name, "alpha": alpha,
-                       "scores": score_sets(interpolate_weights(base, tuned, alpha), config, sets)})
+                       "scores": score_sets(interpolate_weights(start, tuned, alpha), config, sets)})
     elif kind == "robust":
-        val_w = np.concatenate([sets["phone"][0], sets["random"][0]])
-        val_l = np.concatenate([sets["phone"][1], sets["random"][1]])
         for name in variants:
-            normalization, p, epochs, per_epoch, lr = ROBUST_VARIANTS[name]
-            model = copy.deepcopy(base)
-            train_set = TrainWindows(splits["train"], CLASSES, n, windows_per_epoch=per_epoch,
-                                     transform=RandomDevice(sr=16_000, p=p), seed=SEED)
+            normalization = ROBUST_VARIANTS[name][0]
             t0 = time.perf_counter()
-            history = fit(model, FeatureExtractor(FeatureConfig(normalization=normalization)), train_set, val_w, val_l,
-                          config=TrainConfig(num_epochs=epochs, lr=lr, patience=epochs, seed=SEED), monitor=sets,
-                          progress=False)
+            model, history = train_robust(name, base, splits, sets)
             summarise("robust", name, history, time.perf_counter() - t0)
             if normalization == config.normalization:  # same front end as the base: the line between them works
                 for alpha in WISE_ALPHAS:

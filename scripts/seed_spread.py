@@ -1,7 +1,8 @@
 """How much do notebook 04's headline numbers move with the training seed alone?
 
     python scripts/seed_spread.py ft 0 1 2 3 4      # whole-network fine-tuning (music-noise-laptop's recipe)
-    python scripts/seed_spread.py robust 1 2        # per_freq + random devices (music-noise-robust's recipe)
+    python scripts/seed_spread.py robust 1 2        # per_freq + random devices (session 5's music-noise-robust)
+    python scripts/seed_spread.py robust_max_db 0 1 2   # random devices only, max_db front end
 
 Everything as in notebook 04 (same base ``music-noise``, same 50 laptop clips and recordings, same validation
 windows and epoch choice); only the seed of the training run changes (window order, crops, augmentation, random
@@ -22,7 +23,7 @@ import numpy as np
 from audioclf_lib.cache import load_splits
 from audioclf_lib.checkpoint import load_checkpoint
 from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
-from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, RandomDevice, finetune_for_device, random_device,
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, RandomDevice, finetune_for_device, random_device_clips,
                                   select_clips, simulate_clips)
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.train import TrainConfig, evaluate_windows, fit
@@ -62,23 +63,22 @@ def main(kind: str, seeds: list[int]) -> None:
                                                  CLASSES, num_epochs=20, lr=1e-3, windows_per_epoch=512, train_body=True,
                                                  seed=seed)
             record(kind, seed, history, test_scores(tuned, config), time.perf_counter() - t0)
-    elif kind == "robust":
-        val_random = simulate_clips(splits["val"], lambda i: random_device(np.random.default_rng((NOTEBOOK_SEED, 99, i)), 16_000),
-                                    seed=NOTEBOOK_SEED + 99, classes=CLASSES)
+    elif kind in ("robust", "robust_max_db"):
+        val_random = random_device_clips(splits["val"], seed=NOTEBOOK_SEED, classes=CLASSES)
         random_val, random_val_table = eval_windows(val_random, CLASSES, n)
         val_w = np.concatenate([phone_val, random_val])
         val_l = np.concatenate([phone_val_table["label"], random_val_table["label"]])
-        per_freq = FeatureConfig(normalization="per_freq")
+        robust_config = FeatureConfig(normalization="per_freq") if kind == "robust" else config
         for seed in seeds:
             model = copy.deepcopy(base)
             train_set = TrainWindows(splits["train"], CLASSES, n, windows_per_epoch=2048, transform=RandomDevice(sr=16_000, p=0.8),
                                      seed=seed)
             t0 = time.perf_counter()
-            history = fit(model, FeatureExtractor(per_freq), train_set, val_w, val_l,
+            history = fit(model, FeatureExtractor(robust_config), train_set, val_w, val_l,
                           config=TrainConfig(num_epochs=16, lr=1e-3, patience=16, seed=seed), progress=False)
-            record(kind, seed, history, test_scores(model.eval(), per_freq), time.perf_counter() - t0)
+            record(kind, seed, history, test_scores(model.eval(), robust_config), time.perf_counter() - t0)
     else:
-        raise SystemExit(f"unknown kind {kind!r}: ft or robust")
+        raise SystemExit(f"unknown kind {kind!r}: ft, robust or robust_max_db")
 
 
 def record(kind: str, seed: int, history, scores: dict, seconds: float) -> None:

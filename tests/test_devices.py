@@ -239,6 +239,18 @@ def test_simulate_clips_is_reproducible_clip_by_clip(music, noise_clip):
     np.testing.assert_array_equal(only_music.clip(1), a.clip(1))  # a clip's device noise does not depend on the others
 
 
+def test_random_device_clips_give_each_clip_its_own_reproducible_device(music, noise_clip):
+    clips = tiny_clipset({"music": [music[:SR * 2], music[SR * 2:SR * 4]], "noise": [noise_clip[: SR * 3]]})
+    a = d.random_device_clips(clips, seed=2)
+    np.testing.assert_array_equal(a.audio, d.random_device_clips(clips, seed=2).audio)
+    assert not np.array_equal(a.audio, d.random_device_clips(clips, seed=3).audio)
+    assert list(np.diff(a.offsets)) == list(np.diff(clips.offsets))
+    # the same recording as simulating clip i through the device drawn for it (the contract notebook 04 relies on)
+    device_1 = d.random_device(np.random.default_rng((2, 99, 1)), SR)
+    np.testing.assert_array_equal(a.clip(1), d.simulate(clips.clip(1), SR, device_1, np.random.default_rng((2 + 99, 1))))
+    assert not np.allclose(a.clip(0), clips.clip(0))  # every clip really goes through a device
+
+
 def test_mixed_windows_follow_the_weights():
     a = torch.utils.data.TensorDataset(torch.zeros(50, 1), torch.zeros(50, dtype=torch.long))
     b = torch.utils.data.TensorDataset(torch.ones(50, 1), torch.zeros(50, dtype=torch.long))
