@@ -194,6 +194,11 @@ class ClipSet:
         audio = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
         return cls(audio, offsets, table, sample_rate)
 
+    def take(self, indices) -> "ClipSet":
+        """The clips at ``indices`` (in that order) as a new clip set."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return ClipSet.from_pieces([self.clip(int(i)) for i in indices], self.table.iloc[indices], self.sample_rate)
+
     @classmethod
     def concat(cls, *sets: "ClipSet") -> "ClipSet":
         """One clip set holding the clips of ``sets`` in order (e.g. train + val for a final refit)."""

@@ -171,3 +171,14 @@ def test_clipset_concat_keeps_every_clip_in_order():
         np.testing.assert_array_equal(both.clip(i), s.clip(j))
     with pytest.raises(ValueError, match="sample rate"):
         ClipSet.concat(a, ClipSet(b.audio, b.offsets, b.table, 22_050))
+
+
+def test_clipset_take_returns_the_chosen_clips_in_the_given_order():
+    lengths = [3, 5, 2, 4]
+    audio = np.arange(sum(lengths), dtype=np.float32)
+    clips = ClipSet(audio, np.concatenate([[0], np.cumsum(lengths)]), pd.DataFrame({"n": lengths}), 16_000)
+    taken = clips.take([3, 0])
+    assert len(taken) == 2 and taken.table["n"].tolist() == [4, 3] and taken.table.index.tolist() == [0, 1]
+    np.testing.assert_array_equal(taken.clip(0), clips.clip(3))
+    np.testing.assert_array_equal(taken.clip(1), clips.clip(0))
+    assert len(clips.take([])) == 0
