@@ -30,7 +30,10 @@ __all__ = ["LiveDemo", "COLORS", "MODEL_LABELS"]
 COLORS = {"music": "#2e7d32", "noise": "#ef6c00", "speech": "#1565c0", "silence": "#757575"}
 #: Friendly names of the bundled checkpoints in the model chooser.
 MODEL_LABELS = {"music-noise": "2-class: music / noise", "music-speech-noise": "3-class: music / speech / noise",
-                "music-noise-seed": "2-class: the seed's CNN"}
+                "music-noise-seed": "2-class: the seed's CNN",
+                "music-noise-robust": "2-class: any microphone (trained through random devices)",
+                "music-noise-laptop": "2-class: fine-tuned for the simulated laptop",
+                "music-speech-3d": "2-class: music / speech, 3-D CNN (notebook 03)"}
 _IDLE_COLOR = "#455a64"
 _SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 

@@ -309,6 +309,16 @@ def test_ui_reports_a_missing_model_and_no_models_in_plain_words(clips, tmp_path
     assert "No trained model found" in empty.status.value and empty.start() is False
 
 
+def test_every_bundled_model_has_a_plain_name_in_the_chooser(clips):
+    from audioclf_lib.checkpoint import bundled_checkpoints
+    from audioclf_lib.live_ui import MODEL_LABELS, LiveDemo
+
+    demo = LiveDemo(files={"music": clips["music"][:1]}, source="file:music")
+    labels = dict((value, label) for label, value in demo.model_choice.options)
+    assert set(labels) == set(bundled_checkpoints()) and labels["music-noise-robust"] == MODEL_LABELS["music-noise-robust"]
+    assert all(label != name for name, label in labels.items()), labels  # no bare file names
+
+
 # --------------------------------------------------------------------------------------------
 # through PortAudio and the virtual microphone, in real time
 
