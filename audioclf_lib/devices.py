@@ -70,7 +70,6 @@ __all__ = [
     "simulate_clips",
     "random_device_clips",
     "select_clips",
-    "take_clips",
     "MixedWindows",
     "devices_dir",
     "write_device_clips",
@@ -774,12 +773,7 @@ def select_clips(clips: ClipSet, n_clips: int, class_names: Sequence[str], *, se
         if n > len(idx):
             raise ValueError(f"asked for {n} clips of {name!r}, the split has {len(idx)}")
         keep.extend(np.random.default_rng((seed, k)).permutation(idx)[:n].tolist())
-    return take_clips(clips, np.sort(np.asarray(keep, dtype=np.int64)))
-
-
-def take_clips(clips: ClipSet, indices: Sequence[int] | np.ndarray) -> ClipSet:
-    """The clips at ``indices`` (in that order) as a new :class:`ClipSet` (:meth:`ClipSet.take`)."""
-    return clips.take(indices)
+    return clips.take(np.sort(np.asarray(keep, dtype=np.int64)))
 
 
 class MixedWindows(Dataset):

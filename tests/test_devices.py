@@ -306,7 +306,7 @@ def test_select_clips_is_balanced_nested_and_reproducible(music, noise_clip):
     np.testing.assert_array_equal(five.clip(0), clips.clip(int(np.flatnonzero(clips.table["path"] == five.table["path"][0])[0])))
     with pytest.raises(ValueError, match="noise"):
         d.select_clips(clips, 10, ["music", "noise"])
-    taken = d.take_clips(clips, [8, 0])
+    taken = clips.take([8, 0])
     assert list(taken.table["path"]) == [clips.table["path"][8], clips.table["path"][0]]
 
 
