@@ -27,10 +27,10 @@ from audioclf_lib.config import run_checkpoints_dir
 from audioclf_lib.devices import LAPTOP, PHONE, MixedWindows, finetune_for_device, select_clips, simulate_clips
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.train import TrainConfig, evaluate_windows, fit
-from audioclf_lib.windows import TrainWindows, eval_windows
+from audioclf_lib.windows import TrainWindows
 
-CLASSES = ["music", "noise"]
-SEED, LAPTOP_SEED = 0, 1
+from nb04_setup import CLASSES, LAPTOP_SEED, NOTEBOOK_SEED as SEED, concat_sets, recorded_windows
+
 NPERSEG = 512
 
 
@@ -83,12 +83,8 @@ def main(n_clips: int = 50, wpe: int = 512) -> None:
     base, config = ckpt.model.eval(), ckpt.feature_config
     extractor, n = FeatureExtractor(config), config.window_samples
 
-    def recorded(split, profile):
-        return eval_windows(simulate_clips(splits[split], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
-
-    (pv, pvt), (lv, lvt) = recorded("val", PHONE), recorded("val", LAPTOP)
-    val_w, val_l = np.concatenate([pv, lv]), np.concatenate([pvt["label"], lvt["label"]])
-    tests = {"phone": recorded("test", PHONE), "laptop": recorded("test", LAPTOP)}
+    val_w, val_l = concat_sets(recorded_windows(splits["val"], PHONE, n), recorded_windows(splits["val"], LAPTOP, n))
+    tests = {"phone": recorded_windows(splits["test"], PHONE, n), "laptop": recorded_windows(splits["test"], LAPTOP, n)}
     phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
     pool = simulate_clips(select_clips(splits["train"], max(100, n_clips), CLASSES, seed=SEED), LAPTOP, seed=LAPTOP_SEED)
     laptop_clips = select_clips(pool, n_clips, CLASSES, seed=SEED)  # notebook 04's selection

@@ -25,18 +25,13 @@ import numpy as np
 import torch
 
 from audioclf_lib.cache import load_splits
-from audioclf_lib.checkpoint import load_checkpoint
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, random_device_clips,
-                                  select_clips, simulate_clips)
+from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, select_clips, simulate_clips
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.metrics import classification_metrics
-from audioclf_lib.train import TrainConfig, fit, predict_proba, train_classifier
-from audioclf_lib.windows import TrainWindows, eval_windows
-
-CLASSES = ["music", "noise"]
-SEED, LAPTOP_SEED, FT_CLIPS = 0, 1, 50  # as notebook 04
-BASE_PATH = Path("data/cache/dev/music-noise-train-only.pt")
+from audioclf_lib.train import predict_proba
+from nb04_setup import (CLASSES, FT_CLIPS, LAPTOP_SEED, NOTEBOOK_SEED as SEED, TRAIN_ONLY_BASE, cached_model,
+                        random_device_windows, recorded_windows, train_only_base, train_robust)
 
 # Fine-tuning variants: finetune_for_device keyword arguments on top of notebook 04's whole-network recipe.
 FT_VARIANTS = {
@@ -76,32 +71,13 @@ def interpolate_weights(start: torch.nn.Module, end: torch.nn.Module, alpha: flo
     return mixed.eval()
 
 
-def base_model():
-    if not BASE_PATH.exists():
-        splits = load_splits(quick=False)
-        t0 = time.perf_counter()
-        run = train_classifier("mel_cnn", CLASSES, FeatureConfig(), splits, windows_per_epoch=4096, progress=False,
-                               train_config=TrainConfig(num_epochs=30, lr=2e-3, patience=10, seed=SEED))
-        BASE_PATH.parent.mkdir(parents=True, exist_ok=True)
-        run.save(BASE_PATH, note="development base: training clips only (scripts/clean_dev.py); never bundled")
-        print(f"train-only base: best epoch {run.train_summary['best_epoch']}, validation "
-              f"{run.history['val_bal_acc'].max():.3f}, {time.perf_counter() - t0:.0f} s", flush=True)
-    ckpt = load_checkpoint(BASE_PATH, expected_classes=CLASSES)
-    return ckpt.model.eval(), ckpt.feature_config
-
-
 def validation_sets(splits, n: int) -> dict:
     """Validation windows and labels through every device of interest (clip i with generator (seed, i))."""
     devices = {"phone": PHONE, "laptop": LAPTOP, "loud_fan": LAPTOP_LOUD_FAN, "telephone": PRESETS["telephone"],
                "webcam": PRESETS["webcam"]}
-    sets = {}
-    for name, profile in devices.items():
-        windows, table = eval_windows(simulate_clips(splits["val"], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
-        sets[name] = (windows, table["label"].to_numpy())
-    random_val = random_device_clips(splits["val"], seed=SEED, classes=CLASSES)  # as notebook 04's robust validation
-    windows, table = eval_windows(random_val, CLASSES, n)
-    sets["random"] = (windows, table["label"].to_numpy())
-    return sets
+    sets = {name: recorded_windows(splits["val"], profile, n) for name, profile in devices.items()}
+    sets["random"] = random_device_windows(splits["val"], n)  # as notebook 04's robust validation
+    return {name: (windows, table["label"].to_numpy()) for name, (windows, table) in sets.items()}
 
 
 def score_sets(model, config, sets: dict) -> dict:
@@ -132,38 +108,33 @@ def write(result: dict) -> None:
         f.write(json.dumps(result) + "\n")
 
 
-def train_robust(name: str, base, splits, sets):
-    """A robust variant trained on from ``base`` as in notebook 04; (model, history)."""
+def robust_variant(name: str, base, splits, sets):
+    """A robust variant trained on from ``base`` as in notebook 04, every set monitored; (model, history)."""
     normalization, p, epochs, per_epoch, lr = ROBUST_VARIANTS[name]
-    model = copy.deepcopy(base)
-    train_set = TrainWindows(splits["train"], CLASSES, FeatureConfig().window_samples, windows_per_epoch=per_epoch,
-                             transform=RandomDevice(sr=16_000, p=p), seed=SEED)
-    history = fit(model, FeatureExtractor(FeatureConfig(normalization=normalization)), train_set,
-                  np.concatenate([sets["phone"][0], sets["random"][0]]), np.concatenate([sets["phone"][1], sets["random"][1]]),
-                  config=TrainConfig(num_epochs=epochs, lr=lr, patience=epochs, seed=SEED), monitor=sets, progress=False)
-    return model.eval(), history
+    val_w = np.concatenate([sets["phone"][0], sets["random"][0]])
+    val_l = np.concatenate([sets["phone"][1], sets["random"][1]])
+    return train_robust(base, FeatureConfig(normalization=normalization), splits["train"], val_w, val_l, seed=SEED,
+                        epochs=epochs, windows_per_epoch=per_epoch, lr=lr, p=p, monitor=sets)
 
 
 def robust_start(name: str, base, config, splits, sets):
     """The robust variant ``name`` (same front end as the base) as a fine-tuning start, trained once and cached."""
     if ROBUST_VARIANTS[name][0] != config.normalization:
         raise SystemExit(f"{name}: fine-tuning keeps the base's front end ({config.normalization})")
-    path = BASE_PATH.with_name(f"robust-{name}.pt")
-    if path.exists():
-        model = copy.deepcopy(base)
-        model.load_state_dict(torch.load(path))
-        return model.eval()
-    model, history = train_robust(name, base, splits, sets)
-    summarise("robust", name, history, 0.0)
-    torch.save(model.state_dict(), path)
-    return model
+
+    def train():
+        model, history = robust_variant(name, base, splits, sets)
+        summarise("robust", name, history, 0.0)
+        return model
+
+    return cached_model(TRAIN_ONLY_BASE.with_name(f"robust-{name}.pt"), base, train)
 
 
 def main(kind: str, variants: list[str]) -> None:
-    base, config = base_model()
+    splits = load_splits(quick=False)
+    base, config = train_only_base(splits)
     if kind == "base":
         return
-    splits = load_splits(quick=False)
     n = config.window_samples
     sets = validation_sets(splits, n)
     write({"kind": "base", "scores": score_sets(base, config, sets)})
@@ -187,7 +158,7 @@ def main(kind: str, variants: list[str]) -> None:
         for name in variants:
             normalization = ROBUST_VARIANTS[name][0]
             t0 = time.perf_counter()
-            model, history = train_robust(name, base, splits, sets)
+            model, history = robust_variant(name, base, splits, sets)
             summarise("robust", name, history, time.perf_counter() - t0)
             if normalization == config.normalization:  # same front end as the base: the line between them works
                 for alpha in WISE_ALPHAS:

@@ -11,7 +11,6 @@ reach. Keys: ``device``, ``p_laptop``, ``wpe``, ``normalization``, any TrainConf
 """
 from __future__ import annotations
 
-import ast
 import json
 import sys
 import time
@@ -22,15 +21,13 @@ import numpy as np
 
 from audioclf_lib.cache import load_splits
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.devices import PHONE, DeviceProfile, get_profile, simulate, simulate_clips
+from audioclf_lib.devices import PHONE, DeviceProfile, get_profile, simulate
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.models import build_model
 from audioclf_lib.runtime import seed_everything
 from audioclf_lib.train import TrainConfig, evaluate_windows, fit
-from audioclf_lib.windows import TrainWindows, eval_windows
-
-CLASSES = ["music", "noise"]
-LAPTOP_SEED = 1  # as notebook 04: clip i of a split is recorded with default_rng((LAPTOP_SEED, i))
+from audioclf_lib.windows import TrainWindows
+from nb04_setup import CLASSES, parse_value, recorded_windows
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,9 @@ class ThroughLaptop:
         return simulate(y, self.sr, self.profile, rng) if rng.random() < self.p else y
 
 
-def _value(text: str):
-    """A Python literal (``0.5``, ``(1, 2)``), or the text itself (``device=laptop``)."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def main(argv: list[str]) -> None:
     tag = argv[0] if argv else "oracle"
-    options = {k: _value(v) for k, v in (a.split("=", 1) for a in argv[1:])}
+    options = {k: parse_value(v) for k, v in (a.split("=", 1) for a in argv[1:])}
     profile = get_profile(options.pop("device", "laptop_loud_fan"))
     p_laptop = options.pop("p_laptop", 0.5)
     wpe = options.pop("wpe", 4096)
@@ -64,10 +53,7 @@ def main(argv: list[str]) -> None:
     splits = load_splits(quick=False)
     sr, n = config.sample_rate, config.window_samples
 
-    def recorded(split, profile):
-        return eval_windows(simulate_clips(splits[split], profile, seed=LAPTOP_SEED, classes=CLASSES), CLASSES, n)
-
-    (pv, pvt), (lv, lvt) = recorded("val", PHONE), recorded("val", profile)
+    (pv, pvt), (lv, lvt) = recorded_windows(splits["val"], PHONE, n), recorded_windows(splits["val"], profile, n)
     seed_everything(train_config.seed)
     model = build_model("mel_cnn", len(CLASSES))
     extractor = FeatureExtractor(config)
@@ -80,7 +66,7 @@ def main(argv: list[str]) -> None:
     print(history[["epoch", "train_loss", "val_bal_acc", "val_loss", "seconds"]].round(3).to_string())
     scores = {}
     for name, profile in [("phone", PHONE), (profile.name, profile)]:
-        windows, table = recorded("test", profile)
+        windows, table = recorded_windows(splits["test"], profile, n)
         metrics, _ = evaluate_windows(model, extractor, windows, table, CLASSES)
         scores[name] = metrics["window"]["accuracy"]
     result = {"tag": tag, "device": profile.name, "args": argv[1:], "best_epoch": int(history["val_bal_acc"].idxmax()) + 1,
