@@ -8,6 +8,8 @@ laptop validation windows picking the epoch); the keys change one thing at a tim
 - any keyword of :func:`audioclf_lib.devices.finetune_for_device` (``lr``, ``num_epochs``, ``windows_per_epoch``,
   ``device_share``, ``train_body``);
 - ``phone_p=P``: the phone windows go through a random device with probability P (keeps the base's robustness);
+- ``laptop_clips=N`` (up to 100, the notebook's learning-curve pool) or ``laptop_clips=all`` (every training clip
+  recorded once through the laptop): how many laptop recordings to fine-tune on (default 50, as the notebook);
 - ``start=robust_max_db``: start from notebook 04's "random devices only (max_db)" model (trained once with the
   notebook's seed and cached in data/cache/dev/) instead of the phone model.
 
@@ -29,7 +31,7 @@ from audioclf_lib.config import run_checkpoints_dir
 from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.train import evaluate_windows
-from nb04_setup import (CLASSES, NOTEBOOK_SEED, SR, cached_model, concat_sets, finetune_data, parse_value, random_device_windows,
+from nb04_setup import (CLASSES, FT_CLIPS, NOTEBOOK_SEED, SR, cached_model, concat_sets, finetune_data, parse_value, random_device_windows,
                         recorded_windows, train_robust)
 
 CACHE = Path("data/cache/dev")
@@ -53,6 +55,7 @@ def main(argv: list[str]) -> None:
         seeds, rest = [int(s) for s in rest[i + 1:]], rest[:i]
     options = {k: parse_value(v) for k, v in (a.split("=", 1) for a in rest)}
     start, phone_p = options.pop("start", "phone"), options.pop("phone_p", 0.0)
+    laptop_clips = options.pop("laptop_clips", FT_CLIPS)
     recipe = {"num_epochs": 20, "lr": 1e-3, "windows_per_epoch": 512, "train_body": True, **options}
 
     splits = load_splits(quick=False)
@@ -64,14 +67,14 @@ def main(argv: list[str]) -> None:
         base = robust_max_db(base, config, splits, phone_val)
     elif start != "phone":
         raise SystemExit(f"start={start!r}: phone or robust_max_db")
-    phone_train, laptop_clips = finetune_data(splits)
+    phone_train, laptop_train = finetune_data(splits, laptop_clips)
     val_w, val_l = concat_sets(phone_val, recorded_windows(splits["val"], LAPTOP, n))
     tests = {"phone": PHONE, "laptop": LAPTOP, "loud_fan": LAPTOP_LOUD_FAN, "telephone": PRESETS["telephone"],
              "webcam": PRESETS["webcam"]}
     tests = {k: recorded_windows(splits["test"], p, n) for k, p in tests.items()} if score_test else {}
     for seed in seeds:
         t0 = time.perf_counter()
-        tuned, history = finetune_for_device(base, FeatureExtractor(config), phone_train, laptop_clips, val_w, val_l, CLASSES,
+        tuned, history = finetune_for_device(base, FeatureExtractor(config), phone_train, laptop_train, val_w, val_l, CLASSES,
                                              phone_transform=RandomDevice(sr=SR, p=phone_p) if phone_p else None,
                                              seed=seed, **recipe)
         result = {"name": name, "args": rest, "seed": seed, "best_epoch": int(history["val_bal_acc"].idxmax()) + 1,

@@ -46,11 +46,14 @@ def random_device_windows(clips, n: int):
     return eval_windows(random_device_clips(clips, seed=NOTEBOOK_SEED, classes=CLASSES), CLASSES, n)
 
 
-def finetune_data(splits) -> tuple:
-    """(phone training clips, the FT_CLIPS laptop recordings) that notebook 04 fine-tunes on."""
+def finetune_data(splits, laptop_clips: int | str = FT_CLIPS) -> tuple:
+    """(phone training clips, laptop recordings) that notebook 04 fine-tunes on: its FT_CLIPS recordings by default,
+    up to CURVE_MAX from the notebook's learning-curve pool, or ``"all"``: every training clip recorded once."""
     phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
+    if laptop_clips == "all":
+        return phone_train, simulate_clips(splits["train"], LAPTOP, seed=LAPTOP_SEED, classes=CLASSES)
     pool = simulate_clips(select_clips(splits["train"], CURVE_MAX, CLASSES, seed=NOTEBOOK_SEED), LAPTOP, seed=LAPTOP_SEED)
-    return phone_train, select_clips(pool, FT_CLIPS, CLASSES, seed=NOTEBOOK_SEED)
+    return phone_train, select_clips(pool, laptop_clips, CLASSES, seed=NOTEBOOK_SEED)
 
 
 def train_robust(base, config: FeatureConfig, train_clips, val_windows, val_labels, *, seed: int, epochs: int = 16,
