@@ -12,7 +12,6 @@ from audioclf_lib.config import FeatureConfig
 from audioclf_lib.data import ClipSet
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.models import build_model
-from audioclf_lib.windows import TrainWindows
 from tests.helpers import starter_clip, tone
 
 SR = 16_000

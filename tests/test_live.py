@@ -12,7 +12,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
