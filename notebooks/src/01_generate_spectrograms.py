@@ -24,8 +24,6 @@ SAMPLE_RATE = 16_000  # every clip is resampled to this rate
 SILENCE_DBFS = -60.0  # loud frames of a kept clip must reach this level
 
 # %%
-from pathlib import Path
-
 import librosa
 import matplotlib.pyplot as plt
 import numpy as np
