@@ -75,6 +75,8 @@ __all__ = [
     "write_device_clips",
     "load_device_clips",
     "finetune_for_device",
+    "RecordingsFineTune",
+    "finetune_on_recordings",
 ]
 
 
@@ -931,3 +933,48 @@ def finetune_for_device(
                   config=TrainConfig(num_epochs=num_epochs, lr=lr, patience=num_epochs, seed=seed, keep=keep),
                   monitor=monitor, progress=progress)
     return tuned, history
+
+
+@dataclass
+class RecordingsFineTune:
+    """What :func:`finetune_on_recordings` returns."""
+
+    model: torch.nn.Module  # the fine-tuned copy, eval mode
+    history: pd.DataFrame  # fit's per-epoch table
+    train_clips: ClipSet  # the device's clips it trained on
+    held_out_clips: ClipSet  # every ``hold_out_every``-th clip: never trained on, part of validation
+
+
+def finetune_on_recordings(
+    model: torch.nn.Module,
+    extractor: torch.nn.Module,
+    base_clips: ClipSet,
+    base_val_windows: np.ndarray,
+    base_val_labels: np.ndarray,
+    device_clips: ClipSet,
+    class_names: Sequence[str],
+    *,
+    hold_out_every: int = 4,
+    **recipe,
+) -> RecordingsFineTune:
+    """Fine-tune on recordings of your own device, keeping some of them out to see how it does.
+
+    Notebook: 04_device_mismatch_finetune.ipynb (part 5); also ``python -m audioclf_lib finetune``.
+
+    Every ``hold_out_every``-th device clip (in folder order, so each class with at least that
+    many clips keeps one out) is held out of training; the epoch is picked on the base data's
+    validation windows plus the held-out clips' windows, so the model must keep the base
+    device and gain the new one. ``recipe`` goes to :func:`finetune_for_device`.
+    """
+    from .windows import eval_windows
+
+    if hold_out_every < 2:
+        raise ValueError(f"hold_out_every={hold_out_every} must be >= 2 (some clips must stay for training)")
+    held_out = np.arange(len(device_clips)) % hold_out_every == hold_out_every - 1
+    train_clips, held_out_clips = device_clips.take(np.flatnonzero(~held_out)), device_clips.take(np.flatnonzero(held_out))
+    held_out_windows, held_out_table = eval_windows(held_out_clips, list(class_names), extractor.config.window_samples)
+    val_windows = np.concatenate([base_val_windows, held_out_windows])
+    val_labels = np.concatenate([np.asarray(base_val_labels), held_out_table["label"].to_numpy()])
+    tuned, history = finetune_for_device(model, extractor, base_clips, train_clips, val_windows, val_labels, class_names,
+                                         **recipe)
+    return RecordingsFineTune(tuned, history, train_clips, held_out_clips)

@@ -97,3 +97,64 @@ def test_evaluate_backends_agree(test_split_folder):
         results[backend] = json.loads(out.stdout.strip().splitlines()[-1])
     assert results["torch"]["confusion"] == results["onnx"]["confusion"]
     assert cli("evaluate", "--backend", "tpu", test_split_folder).returncode == 2  # argparse usage error
+
+
+@pytest.fixture(scope="module")
+def device_folder(tmp_path_factory, test_split_folder):
+    """A recording session's layout (<device>/<class>/*.ogg): 8 real music and 8 real noise recordings."""
+    root = tmp_path_factory.mktemp("devices") / "my-laptop"
+    for cls in ("music", "noise"):
+        shutil.copytree(test_split_folder / cls, root / cls)
+    return root
+
+
+def test_finetune_on_own_recordings_writes_a_usable_checkpoint(tmp_path, device_folder):
+    import hashlib
+    import os
+
+    import torch
+
+    from audioclf_lib.checkpoint import load_checkpoint
+
+    bundled = bundled_checkpoints()["music-noise"]
+    bundled_sha = hashlib.sha256(bundled.read_bytes()).hexdigest()
+    env = dict(os.environ, QUICK="1", AUDIOCLF_CACHE=str(tmp_path / "cache"))  # corpus splits prepared by the command
+    args = [sys.executable, "-m", "audioclf_lib", "finetune", device_folder, "--epochs", "2", "--windows-per-epoch", "64"]
+    out = subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    saved = device_folder / "music-noise-my-laptop.pt"
+    assert f"saved {saved}" in out.stdout and "your clips held out of training" in out.stdout
+    tuned, base = load_checkpoint(saved, expected_classes=["music", "noise"]), load_checkpoint(bundled)
+    assert tuned.feature_config == base.feature_config and tuned.model_name == base.model_name
+    summary = tuned.train_summary
+    assert summary["clips"] == {"music": 8, "noise": 8} and summary["held_out_clips"] == 4
+    assert summary["num_epochs"] == 2 and summary["train_body"] is True and 1 <= summary["best_epoch"] <= 2
+    assert set(tuned.metrics) == {"held_out", "test"}
+    assert any(not torch.equal(a, b) for a, b in zip(tuned.model.state_dict().values(), base.model.state_dict().values()))
+    assert hashlib.sha256(bundled.read_bytes()).hexdigest() == bundled_sha  # the base is never written
+    music = sorted((device_folder / "music").iterdir())[0]
+    assert cli("classify", "--model", saved, music).returncode == 0
+    # Run again: the checkpoint is not replaced without --force.
+    before = saved.read_bytes()
+    again = subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode == 2 and "--force" in again.stderr and saved.read_bytes() == before
+
+
+def test_finetune_refuses_bad_requests_before_training(tmp_path, device_folder):
+    only_music = tmp_path / "half-done"
+    shutil.copytree(device_folder / "music", only_music / "music")
+    bundled = bundled_checkpoints()["music-noise"]
+    target = ["--out", tmp_path / "new.pt"]
+    cases = [
+        (["finetune", tmp_path / "nowhere", *target], "no recordings at"),
+        (["finetune", only_music, *target], "no usable clips of class(es) ['noise']"),
+        (["finetune", device_folder, "--min-clips", "9", *target], "at least 9"),
+        (["finetune", device_folder, "--out", bundled], "bundled checkpoint"),
+        (["finetune", device_folder, "--windows-per-epoch", "8", *target], "--windows-per-epoch"),
+        (["finetune", device_folder, "--base", "no-such-model", *target], "no checkpoint 'no-such-model'"),
+    ]
+    for args, message in cases:
+        out = cli(*args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "new.pt").exists()

@@ -342,3 +342,32 @@ def test_finetune_for_device_keep_last_and_phone_transform(music, noise_clip):
     with pytest.raises(ValueError, match="keep"):
         d.finetune_for_device(model, extractor, clips, laptop, val, np.array([0, 1]), ["music", "noise"], num_epochs=1,
                               windows_per_epoch=8, keep="first")
+
+
+def test_finetune_on_recordings_holds_out_every_nth_clip_and_validates_on_them(music, noise_clip, monkeypatch):
+    pieces = {"music": [music[i * SR : (i + 1) * SR] for i in range(5)], "noise": [noise_clip[i * SR : (i + 1) * SR] for i in range(4)]}
+    device = d.simulate_clips(tiny_clipset(pieces), "laptop", seed=0)
+    extractor = FeatureExtractor(FeatureConfig(window_seconds=1.0))
+    base_val = np.stack([music[:SR], noise_clip[:SR]])
+    seen = {}
+
+    def spy(model, extractor_, base_clips, train_clips, val_windows, val_labels, class_names, **recipe):
+        seen.update(train=train_clips, val_windows=val_windows, val_labels=val_labels, recipe=recipe)
+        return model, "history"
+
+    monkeypatch.setattr(d, "finetune_for_device", spy)
+    result = d.finetune_on_recordings(build_model("mel_cnn", 2), extractor, device, base_val, np.array([0, 1]), device,
+                                      ["music", "noise"], hold_out_every=4, num_epochs=3, seed=7)
+    # Clips 3 and 7 (4th and 8th in folder order): one music and one noise clip out, the other 7 trained on.
+    assert list(result.held_out_clips.table["path"]) == [device.table["path"][3], device.table["path"][7]]
+    assert sorted(result.held_out_clips.table["class"]) == ["music", "noise"]
+    assert set(result.train_clips.table["path"]).isdisjoint(result.held_out_clips.table["path"])
+    assert len(result.train_clips) == 7 and seen["train"] is result.train_clips
+    # Validation: the base windows first, then one window of each held-out clip, recorded through the device.
+    assert seen["val_labels"].tolist() == [0, 1, 0, 1]
+    np.testing.assert_array_equal(seen["val_windows"][:2], base_val)
+    np.testing.assert_array_equal(seen["val_windows"][2], device.clip(3))
+    assert seen["recipe"] == {"num_epochs": 3, "seed": 7} and result.history == "history"
+    with pytest.raises(ValueError, match="hold_out_every"):
+        d.finetune_on_recordings(build_model("mel_cnn", 2), extractor, device, base_val, np.array([0, 1]), device,
+                                 ["music", "noise"], hold_out_every=1)
