@@ -61,7 +61,7 @@ from audioclf_lib.cache import load_splits
 from audioclf_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
 from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
-                                  finetune_for_device, load_device_clips, mains_hum, random_device_clips, select_clips,
+                                  finetune_for_device, finetune_on_recordings, load_device_clips, mains_hum, random_device_clips, select_clips,
                                   severity_profile, simulate, simulate_clips, write_device_clips)
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.metrics import clip_bootstrap_ci
@@ -709,16 +709,12 @@ else:
     print(f"{own_counts} clips of your own (fewer than {MIN_OWN_CLIPS} per class): wrote {len(written)} simulated laptop "
           f"clips to data/devices/{folder.name}/ instead")
 device_clips = load_device_clips(folder, CLASSES, sr=SR)
-# Hold out every 4th clip of the device to see how the fine-tuned model does on recordings it did not train on.
-held_out = np.arange(len(device_clips)) % 4 == 3
-own_train, own_test = device_clips.take(np.flatnonzero(~held_out)), device_clips.take(np.flatnonzero(held_out))
-own_test_windows, own_test_table = eval_windows(own_test, CLASSES, N)
-own_val_windows = np.concatenate([phone_val_windows, own_test_windows])
-own_val_labels = np.concatenate([phone_val_table["label"], own_test_table["label"]])
+# Every 4th clip of the device is held out, to see how the fine-tuned model does on recordings it did not train on.
 own_body = laptop_choice == "whole network"  # the variant part 3 chose on validation
-own_model, _ = finetune_for_device(base, base_extractor, phone_train, own_train, own_val_windows, own_val_labels, CLASSES,
-                                   num_epochs=FT_EPOCHS, lr=WHOLE_LR if own_body else FT_LR,
-                                   windows_per_epoch=FT_WINDOWS_PER_EPOCH, train_body=own_body, seed=SEED)
+own = finetune_on_recordings(base, base_extractor, phone_train, phone_val_windows, phone_val_table["label"], device_clips,
+                             CLASSES, hold_out_every=4, num_epochs=FT_EPOCHS, lr=WHOLE_LR if own_body else FT_LR,
+                             windows_per_epoch=FT_WINDOWS_PER_EPOCH, train_body=own_body, seed=SEED)
+own_model, own_train, own_test = own.model, own.train_clips, own.held_out_clips
 own_rows = {"phone-trained (02)": base, f"fine-tuned on {folder.name}": own_model}
 own_results = pd.DataFrame({
     name: {"phone test": score(m, base_config, phone_test)["accuracy"],
@@ -730,7 +726,9 @@ own_results.round(3)
 
 # %% [markdown]
 # With your own clips, the model is saved next to them as `data/devices/<device>/music-noise-<device>.pt`, usable
-# with `python -m audioclf_lib classify --model data/devices/<device>/music-noise-<device>.pt FILE`.
+# with `python -m audioclf_lib classify --model data/devices/<device>/music-noise-<device>.pt FILE`. The same
+# fine-tuning (`devices.finetune_on_recordings`) runs outside Jupyter as
+# `python -m audioclf_lib finetune data/devices/<device>`, with the corpus' own clips as the base data.
 
 # %%
 if not simulated:
