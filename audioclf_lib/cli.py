@@ -1,4 +1,4 @@
-"""Command line: ``python -m audioclf_lib {models,classify,evaluate,finetune,...}`` (also installed as ``audioclf``).
+"""Command line: ``python -m audioclf_lib {models,classify,evaluate,record,finetune,...}`` (also installed as ``audioclf``).
 
 Every command goes through the same :class:`~audioclf_lib.predict.Predictor` as the notebooks and
 the live demo. A bad file is reported on stderr with its reason and the batch goes on; the exit
@@ -143,6 +143,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from .devices import devices_dir
+    from .recorder import RecorderError, check_folder_name, device_folder, input_device_status, record_clips
+
+    if args.input is not None and args.input.isdigit():
+        args.input = int(args.input)  # a device index, as `python -m sounddevice` lists them
+    available, why = input_device_status(args.input)
+    if not available:
+        print(f"error: cannot record: {why}", file=sys.stderr)
+        return 1
+    try:
+        folder = device_folder(Path(args.root) if args.root else devices_dir(), args.name)
+        target = folder / check_folder_name(args.class_name, "class_name")
+        print(f"recording {args.clips} clip(s) of {args.seconds:g} s of {args.class_name!r} from {why} into "
+              f"{target} (Ctrl-C stops; the clips already written stay)", flush=True)
+        record_clips(args.clips, folder, args.class_name, seconds=args.seconds, sr=args.sr, device=args.input,
+                     on_progress=lambda k, n, path: print(f"  {k}/{n} {path}", flush=True))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except RecorderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    counts = {d.name: len(list(d.glob("*.wav"))) for d in sorted(folder.iterdir()) if d.is_dir()}
+    print(f"{folder} now holds {counts}; when every class has a few clips: python -m audioclf_lib finetune {folder}")
+    return 0
+
+
 def _corpus_splits(sample_rate: int) -> dict:
     """The corpus splits notebook 01 prepares, prepared here once if it has not run (about a minute)."""
     from .cache import load_splits, prepare_splits
@@ -253,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("record", help="record labelled clips from a microphone into data/devices/<name>/<class>/")
+    p.add_argument("name", help="a name for your device, e.g. my-laptop (becomes the folder name)")
+    p.add_argument("--class", dest="class_name", required=True, help="what you are recording: music, noise, speech")
+    p.add_argument("--clips", type=int, default=10, help="clips to record, back to back (default 10)")
+    p.add_argument("--seconds", type=float, default=5.0, help="length of each clip (default 5, the models' window)")
+    p.add_argument("--input", default=None, help="input device name or index (default: the system's default microphone)")
+    p.add_argument("--sr", type=int, default=16_000, help="sample rate to record at (default 16000)")
+    p.add_argument("--root", help="where device folders live (default: $AUDIOCLF_DEVICES or data/devices)")
+    p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("finetune", help="fine-tune a model on recordings of your own microphone (<folder>/<class>/*.wav)")
     p.add_argument("folder", help="folder with one subfolder per class of the base model, or a device name under "

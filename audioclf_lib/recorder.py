@@ -35,6 +35,7 @@ __all__ = [
     "record_clip",
     "record_clips",
     "device_folder",
+    "check_folder_name",
     "count_clips",
     "RecorderWidget",
 ]
@@ -75,7 +76,8 @@ def input_device_status(device: int | str | None = None) -> tuple[bool, str]:
     return True, f"{info['name']}, {int(info['max_input_channels'])} input channel(s), default {info['default_samplerate']:g} Hz"
 
 
-def _check_name(value: str, what: str) -> str:
+def check_folder_name(value: str, what: str) -> str:
+    """``value`` if it is a plain folder name (letters, digits, ``_ - .``); else ``ValueError`` naming ``what``."""
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValueError(f"{what}={value!r}: use letters, digits, '_', '-' or '.' (it becomes a folder name)")
     return value
@@ -83,7 +85,7 @@ def _check_name(value: str, what: str) -> str:
 
 def device_folder(root: str | Path, device_name: str) -> Path:
     """``<root>/<device_name>``, with the name checked to be a plain folder name."""
-    return Path(root) / _check_name(device_name, "device_name")
+    return Path(root) / check_folder_name(device_name, "device_name")
 
 
 def count_clips(folder: str | Path, class_names: Sequence[str]) -> dict[str, int]:
@@ -143,8 +145,8 @@ def record_clips(
         raise ValueError(f"seconds={seconds} must lie between 0.1 and 600")
     if not 1_000 <= sr <= 192_000:
         raise ValueError(f"sr={sr} Hz must lie between 1000 and 192000")
-    _check_name(class_name, "class_name")
-    _check_name(prefix, "prefix")
+    check_folder_name(class_name, "class_name")
+    check_folder_name(prefix, "prefix")
     out_dir = Path(folder) / class_name
     sd = _sounddevice()
     n = int(round(seconds * sr))
@@ -175,7 +177,10 @@ def record_clips(
                 while path.exists():  # a second session within the same second
                     k += 1000
                     path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
-                sf.write(str(path), clip, sr, subtype="PCM_16")
+                # Written under a temporary name and renamed: an interrupted write never leaves half a clip.
+                partial = path.with_name(path.name + ".part")
+                sf.write(str(partial), clip, sr, subtype="PCM_16", format="WAV")
+                partial.replace(path)
                 written.append(path)
                 if on_progress is not None:
                     on_progress(len(written), n_clips, path)

@@ -162,3 +162,70 @@ def test_stop_keeps_the_clips_already_written(virtual_mic, tmp_path):
     assert rec.join(timeout=5)
     assert 2 <= len(rec.written) < 50 and rec.status.value.startswith("stopped")
     assert all(p.exists() and p.parent.name == "noise" for p in rec.written)
+
+
+def record_command(*args, timeout=120):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "audioclf_lib", "record", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.audio
+def test_record_command_writes_what_the_microphone_hears(virtual_mic, tmp_path):
+    clip = starter_clip("music", 0)
+    played, _ = load_audio(clip)
+    playback = virtual_mic.play(clip)
+    try:
+        wait_until_audible(virtual_mic)
+        out = record_command("vmic-cli", "--class", "music", "--clips", 2, "--seconds", 1.5, "--root", tmp_path)
+    finally:
+        playback.stop()
+    assert out.returncode == 0, out.stderr
+    paths = sorted((tmp_path / "vmic-cli" / "music").glob("*.wav"))
+    assert len(paths) == 2 and all(f"{k}/2 {p}" in out.stdout for k, p in enumerate(paths, 1)), out.stdout
+    for path in paths:
+        y, sr = sf.read(str(path), dtype="float32")
+        assert sr == SR and len(y) == int(1.5 * SR)
+        median_r, share, _ = matches_played(y, played)
+        assert median_r > 0.95 and share >= 0.75, f"{path.name} does not match the played clip (r={median_r:.3f})"
+    assert "{'music': 2}" in out.stdout and "finetune" in out.stdout
+    # A class name that is not a plain folder name is refused before anything is recorded.
+    bad = record_command("vmic-cli", "--class", "../elsewhere", "--clips", 1, "--root", tmp_path)
+    assert bad.returncode == 2 and "class_name='../elsewhere'" in bad.stderr and "Traceback" not in bad.stderr
+    assert sorted(p.name for p in (tmp_path / "vmic-cli").iterdir()) == ["music"]
+
+
+def test_record_command_without_that_microphone_says_why(tmp_path):
+    out = record_command("nowhere", "--class", "music", "--input", "no-such-microphone", "--root", tmp_path)
+    assert out.returncode == 1 and "cannot record" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.audio
+def test_record_command_ctrl_c_keeps_the_clips_already_written(virtual_mic, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    playback = virtual_mic.play(starter_clip("music", 0))
+    folder = tmp_path / "interrupted" / "music"
+    try:
+        wait_until_audible(virtual_mic)
+        proc = subprocess.Popen([sys.executable, "-m", "audioclf_lib", "record", "interrupted", "--class", "music",
+                                 "--clips", "20", "--seconds", "0.5", "--root", str(tmp_path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(list(folder.glob("*.wav"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        playback.stop()
+    assert proc.returncode == 130, stderr
+    clips = sorted(folder.iterdir())
+    assert 2 <= len(clips) < 20 and all(p.suffix == ".wav" for p in clips), clips  # no half-written ".part" left
+    for path in clips:
+        assert sf.info(str(path)).frames == SR // 2
