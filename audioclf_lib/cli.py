@@ -235,9 +235,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         for what, (windows, table) in scored.items():
             m = evaluate_windows(model, extractor, windows, table, classes)[0]["window"]
             rows[name][what] = m["accuracy"]
-            if name == "fine-tuned":
-                metrics["held_out" if what.startswith("your") else "test"] = {"window": m}
-    print(pd.DataFrame(rows).T.to_string(float_format=lambda v: f"{v:.3f}"))
+            key = "held_out" if what.startswith("your") else "test"
+            metrics[key if name == "fine-tuned" else f"{key}_base"] = {"window": m}
+    table = pd.DataFrame(rows).T
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    held_out = "your clips held out of training"
+    if table.loc["fine-tuned", held_out] <= table.loc["base", held_out]:
+        print(f"note: on your held-out clips the base model does as well ({table.loc['base', held_out]:.3f}); with "
+              f"{len(result.held_out_clips)} held-out clips that is weak evidence either way: record more, or keep "
+              f"using {args.base}")
     best = result.history["val_bal_acc"]
     save_checkpoint(out, result.model, model_name=base.model_name, class_names=classes, feature_config=config,
                     model_kwargs=base.model_kwargs, metrics=metrics,

@@ -129,7 +129,9 @@ def test_finetune_on_own_recordings_writes_a_usable_checkpoint(tmp_path, device_
     summary = tuned.train_summary
     assert summary["clips"] == {"music": 8, "noise": 8} and summary["held_out_clips"] == 4
     assert summary["num_epochs"] == 2 and summary["train_body"] is True and 1 <= summary["best_epoch"] <= 2
-    assert set(tuned.metrics) == {"held_out", "test"}
+    assert set(tuned.metrics) == {"held_out", "test", "held_out_base", "test_base"}
+    base_no_worse = tuned.metrics["held_out_base"]["window"]["accuracy"] >= tuned.metrics["held_out"]["window"]["accuracy"]
+    assert ("note: on your held-out clips the base model does as well" in out.stdout) == base_no_worse
     assert any(not torch.equal(a, b) for a, b in zip(tuned.model.state_dict().values(), base.model.state_dict().values()))
     assert hashlib.sha256(bundled.read_bytes()).hexdigest() == bundled_sha  # the base is never written
     music = sorted((device_folder / "music").iterdir())[0]
