@@ -72,6 +72,7 @@ __all__ = [
     "select_clips",
     "MixedWindows",
     "devices_dir",
+    "device_checkpoints",
     "write_device_clips",
     "load_device_clips",
     "finetune_for_device",
@@ -825,6 +826,13 @@ def devices_dir() -> Path:
     """Recordings of your own devices: ``$AUDIOCLF_DEVICES`` or ``data/devices`` (``<name>/<class>/*.wav``)."""
     value = os.environ.get("AUDIOCLF_DEVICES")
     return Path(value).expanduser().resolve() if value else REPO_ROOT / "data" / "devices"
+
+
+def device_checkpoints(root: str | Path | None = None) -> dict[str, Path]:
+    """Checkpoints fine-tuned on your own recordings (``<root>/<device>/*.pt``, as notebook 04 part 5 and the
+    ``finetune`` command save them): ``"<device>/<name>"`` -> path; ``root`` defaults to :func:`devices_dir`."""
+    root = Path(root) if root is not None else devices_dir()
+    return {f"{p.parent.name}/{p.stem}": p for p in sorted(root.glob("*/*.pt")) if p.is_file()} if root.is_dir() else {}
 
 
 def write_device_clips(clips: ClipSet, folder: str | Path, *, replace: bool = True) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from .audio import SILENCE_DBFS
 from .live import (ENDED, ERROR, LISTENING, STARTING, FileSource, LiveClassifier, LiveError, LiveProgress, LiveResult,
                    LiveStatus, MicSource, check_input_device, input_devices, save_window, spectrogram_png)
 
-__all__ = ["LiveDemo", "COLORS", "MODEL_LABELS"]
+__all__ = ["LiveDemo", "COLORS", "MODEL_LABELS", "model_label"]
 
 #: The seed's colour code (green music / orange noise / grey silence) plus blue speech.
 COLORS = {"music": "#2e7d32", "noise": "#ef6c00", "speech": "#1565c0", "silence": "#757575"}
@@ -35,6 +35,17 @@ MODEL_LABELS = {"music-noise": "2-class: music / noise", "music-speech-noise": "
                 "music-noise-laptop": "2-class: fine-tuned for the simulated laptop",
                 "music-speech-3d": "2-class: music / speech, 3-D CNN (notebook 03)"}
 _IDLE_COLOR = "#455a64"
+
+
+def model_label(name: str | Path) -> str:
+    """The model chooser's words for a checkpoint: ``yours (<device>): <name>`` for one fine-tuned on your recordings
+    (``<devices_dir>/<device>/<name>.pt``), a bundled model's plain name, else the file name."""
+    from .devices import devices_dir
+
+    path = Path(name)
+    if path.suffix == ".pt" and path.resolve().parent.parent == devices_dir().resolve():
+        return f"yours ({path.parent.name}): {path.stem}"
+    return MODEL_LABELS.get(path.stem, path.stem)
 _SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 
 
@@ -68,7 +79,8 @@ class LiveDemo:
 
     Parameters
     ----------
-    models : checkpoint names (or paths) offered by the model chooser; default: every bundled one.
+    models : checkpoint names (or paths) offered by the model chooser; default: every bundled one, then
+        every one fine-tuned on your own recordings (:func:`~audioclf_lib.devices.device_checkpoints`).
     model : the one selected at first (default: the 3-class model when present).
     files : label -> file(s) offered as input sources besides the microphones (played in real time).
     source : the input selected at first: ``"mic"`` (default microphone), ``"file:<label>"``, or
@@ -86,9 +98,11 @@ class LiveDemo:
 
         from .checkpoint import bundled_checkpoints
         from .config import cache_dir
+        from .devices import device_checkpoints
 
         self.files = {k: ([v] if isinstance(v, (str, Path)) else list(v)) for k, v in (files or {}).items()}
-        names = [str(m) for m in models] if models is not None else list(bundled_checkpoints())
+        names = [str(m) for m in models] if models is not None else \
+            list(bundled_checkpoints()) + [str(p) for p in device_checkpoints().values()]
         self.engine = LiveClassifier(model or (names[0] if names else "music-speech-noise"), mode=mode,
                                      window_seconds=window_seconds, hop_seconds=hop_seconds, smoothing=smoothing,
                                      silence_dbfs=silence_dbfs, device=device)
@@ -122,7 +136,7 @@ class LiveDemo:
         self.stats_line.add_class("live-stats")
 
         style = {"description_width": "110px"}
-        options = [(MODEL_LABELS.get(Path(n).stem, Path(n).stem), n) for n in names]
+        options = [(model_label(n), n) for n in names]
         self.model_choice = w.Dropdown(options=options or [("no trained model found", "")],
                                        value=(model if model in names else (names[0] if names else "")),
                                        description="model", style=style, layout=w.Layout(width="420px"))

@@ -308,10 +308,11 @@ def test_ui_reports_a_missing_model_and_no_models_in_plain_words(clips, tmp_path
     assert "No trained model found" in empty.status.value and empty.start() is False
 
 
-def test_every_bundled_model_has_a_plain_name_in_the_chooser(clips):
+def test_every_bundled_model_has_a_plain_name_in_the_chooser(clips, tmp_path, monkeypatch):
     from audioclf_lib.checkpoint import bundled_checkpoints
     from audioclf_lib.live_ui import MODEL_LABELS, LiveDemo
 
+    monkeypatch.setenv("AUDIOCLF_DEVICES", str(tmp_path / "no-devices"))  # only the bundled ones
     demo = LiveDemo(files={"music": clips["music"][:1]}, source="file:music")
     labels = dict((value, label) for label, value in demo.model_choice.options)
     assert set(labels) == set(bundled_checkpoints()) and labels["music-noise-robust"] == MODEL_LABELS["music-noise-robust"]
@@ -505,3 +506,28 @@ def test_notebook_runs_against_the_virtual_microphone_and_asserts_its_results(vi
     assert re.search(r"UI: .*Overflows: 0 \| dropped blocks: 0 .*result: MUSIC ✓", text), text
     assert "Traceback" not in text
     assert {p.name for p in (tmp_path / "figures").glob("05_*.png")} >= {"05_live_windows.png", "05_sliding_window.png"}
+
+
+def test_models_fine_tuned_on_your_recordings_join_the_chooser(clips, tmp_path, monkeypatch):
+    import shutil
+
+    from audioclf_lib.checkpoint import bundled_checkpoints
+    from audioclf_lib.devices import device_checkpoints
+    from audioclf_lib.live_ui import LiveDemo
+
+    monkeypatch.setenv("AUDIOCLF_DEVICES", str(tmp_path / "devices"))
+    assert device_checkpoints() == {}
+    own = tmp_path / "devices" / "my-mic" / "music-noise-my-mic.pt"
+    own.parent.mkdir(parents=True)
+    shutil.copy(bundled_checkpoints()["music-noise"], own)  # what `finetune my-mic` writes
+    (own.parent / "music").mkdir()  # recordings beside it are not models
+    assert device_checkpoints() == {"my-mic/music-noise-my-mic": own}
+    demo = LiveDemo(files={"music": clips["music"][:1]}, source="file:music")
+    labels = dict((value, label) for label, value in demo.model_choice.options)
+    assert labels[str(own)] == "yours (my-mic): music-noise-my-mic"
+    assert set(labels) == set(bundled_checkpoints()) | {str(own)}
+    demo.model_choice.value = str(own)
+    assert demo.start(), demo.status.value
+    first = demo.wait_for_results(1, timeout=30)
+    assert demo.stop() and first and first[0].label == "music"
+    assert "music-noise-my-mic" in demo.device_line.value
