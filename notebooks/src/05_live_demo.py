@@ -73,6 +73,7 @@ from audioclf_lib import viz
 from audioclf_lib.audio import load_audio
 from audioclf_lib.checkpoint import bundled_checkpoints
 from audioclf_lib.config import checkpoints_dir
+from audioclf_lib.devices import device_checkpoints
 from audioclf_lib.live import (FileSource, LiveClassifier, LiveError, MicSource, demo_clips, loopback_room_available,
                                play_into_room, spectrogram_rgb, stream_clips)
 from audioclf_lib.live_ui import COLORS, LiveDemo
@@ -223,10 +224,13 @@ if HEADLESS_DEMO:
 #
 # ## 4. The UI
 # `LiveDemo` is one listener on a `LiveClassifier`. Press **Start** with a microphone (or choose a recording as
-# input). The settings apply at the next Start; the silence threshold and the debug switch apply at once.
+# input). The settings apply at the next Start; the silence threshold and the debug switch apply at once. Models you
+# fine-tuned on your own microphone (notebook 04, part 5, or `python -m audioclf_lib finetune`) are in the model
+# chooser too, as "yours (<device>)".
 
 # %%
-demo = LiveDemo(models=[MODEL_2, MODEL_3], model=MODEL_3, device=str(device),
+own_models = [str(path) for path in device_checkpoints().values()]  # data/devices/<device>/*.pt
+demo = LiveDemo(models=[MODEL_2, MODEL_3, *own_models], model=MODEL_3, device=str(device),
                 files={f"{cls} recordings": paths for cls, paths in clips.items()})
 demo
 
