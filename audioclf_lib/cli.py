@@ -145,7 +145,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from .devices import devices_dir
-    from .recorder import RecorderError, check_folder_name, device_folder, input_device_status, record_clips
+    from .recorder import (RecorderError, check_folder_name, count_clips, device_folder, input_device_status,
+                           record_clips)
 
     if args.input is not None and args.input.isdigit():
         args.input = int(args.input)  # a device index, as `python -m sounddevice` lists them
@@ -165,7 +166,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     except RecorderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    counts = {d.name: len(list(d.glob("*.wav"))) for d in sorted(folder.iterdir()) if d.is_dir()}
+    counts = count_clips(folder, [d.name for d in sorted(folder.iterdir()) if d.is_dir()])
     print(f"{folder} now holds {counts}; when every class has a few clips: python -m audioclf_lib finetune {folder}")
     return 0
 
@@ -227,21 +228,17 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                                     device_clips, classes, hold_out_every=args.hold_out_every, num_epochs=args.epochs,
                                     lr=args.lr, windows_per_epoch=args.windows_per_epoch, train_body=not args.frozen_body,
                                     seed=args.seed)
-    scored = {"your clips held out of training": eval_windows(result.held_out_clips, classes, n),
-              "corpus test split": eval_windows(splits["test"], classes, n)}
-    rows, metrics = {}, {}
-    for name, model in (("base", base.model.eval()), ("fine-tuned", result.model)):
-        rows[name] = {}
-        for what, (windows, table) in scored.items():
-            m = evaluate_windows(model, extractor, windows, table, classes)[0]["window"]
-            rows[name][what] = m["accuracy"]
-            key = "held_out" if what.startswith("your") else "test"
-            metrics[key if name == "fine-tuned" else f"{key}_base"] = {"window": m}
-    table = pd.DataFrame(rows).T
-    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    held_out = "your clips held out of training"
-    if table.loc["fine-tuned", held_out] <= table.loc["base", held_out]:
-        print(f"note: on your held-out clips the base model does as well ({table.loc['base', held_out]:.3f}); with "
+    scored = {"held_out": eval_windows(result.held_out_clips, classes, n), "test": eval_windows(splits["test"], classes, n)}
+    metrics = {}  # "held_out", "test": the fine-tuned model; "held_out_base", "test_base": the base, for comparison
+    for suffix, model in (("_base", base.model.eval()), ("", result.model)):
+        for key, (windows, table) in scored.items():
+            metrics[key + suffix] = {"window": evaluate_windows(model, extractor, windows, table, classes)[0]["window"]}
+    accuracy = {key: metrics[key]["window"]["accuracy"] for key in metrics}
+    print(pd.DataFrame({"your clips held out of training": [accuracy["held_out_base"], accuracy["held_out"]],
+                        "corpus test split": [accuracy["test_base"], accuracy["test"]]}, index=["base", "fine-tuned"])
+          .to_string(float_format=lambda v: f"{v:.3f}"))
+    if accuracy["held_out"] <= accuracy["held_out_base"]:
+        print(f"note: on your held-out clips the base model does as well ({accuracy['held_out_base']:.3f}); with "
               f"{len(result.held_out_clips)} held-out clips that is weak evidence either way: record more, or keep "
               f"using {args.base}")
     best = result.history["val_bal_acc"]

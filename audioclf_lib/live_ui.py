@@ -35,6 +35,7 @@ MODEL_LABELS = {"music-noise": "2-class: music / noise", "music-speech-noise": "
                 "music-noise-laptop": "2-class: fine-tuned for the simulated laptop",
                 "music-speech-3d": "2-class: music / speech, 3-D CNN (notebook 03)"}
 _IDLE_COLOR = "#455a64"
+_SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 
 
 def model_label(name: str | Path) -> str:
@@ -46,7 +47,6 @@ def model_label(name: str | Path) -> str:
     if path.suffix == ".pt" and path.resolve().parent.parent == devices_dir().resolve():
         return f"yours ({path.parent.name}): {path.stem}"
     return MODEL_LABELS.get(path.stem, path.stem)
-_SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 
 
 def _short_path(path: Path) -> str:
