@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .audio import SILENCE_DBFS
 from .config import FeatureConfig, cache_dir, data_dir
 from .data import ClipSet, build_manifest, load_clips, scan_corpus, split_manifest
 from .features import FRONT_END_VERSION, extract_features
@@ -52,7 +53,7 @@ def prepare_splits(
     seed: int = 0,
     quick: bool = False,
     quick_clips_per_class: int = 40,
-    silence_dbfs: float = -60.0,
+    silence_dbfs: float = SILENCE_DBFS,
     group_by: str = "original",
     progress: bool = True,
 ) -> tuple[dict[str, ClipSet], pd.DataFrame, pd.DataFrame]:

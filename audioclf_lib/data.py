@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import AUDIO_EXTENSIONS, AudioError, audio_info, is_silent, load_audio
+from .audio import AUDIO_EXTENSIONS, SILENCE_DBFS, AudioError, audio_info, is_silent, load_audio
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -247,7 +247,7 @@ def load_clips(
     root: str | Path,
     sr: int,
     *,
-    silence_dbfs: float = -60.0,
+    silence_dbfs: float = SILENCE_DBFS,
     n_jobs: int | None = None,
     progress: bool = True,
 ) -> tuple[ClipSet, pd.DataFrame]:

@@ -16,7 +16,7 @@ from .audio import fix_length, segment
 from .augment import WaveAugment
 from .data import ClipSet
 
-__all__ = ["TrainWindows", "eval_windows", "WindowTensors"]
+__all__ = ["TrainWindows", "eval_windows"]
 
 
 class TrainWindows(Dataset):
@@ -139,15 +139,3 @@ def eval_windows(
         return np.zeros((0, window_samples), np.float32), pd.DataFrame(rows)
     return np.concatenate(windows), pd.DataFrame(rows)
 
-
-class WindowTensors(Dataset):
-    """Precomputed windows or features with labels (evaluation)."""
-
-    def __init__(self, X: np.ndarray, y: np.ndarray):
-        self.X, self.y = X, y
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(np.ascontiguousarray(self.X[i])), int(self.y[i])
