@@ -22,6 +22,7 @@ __all__ = [
     "figures_dir",
     "checkpoints_dir",
     "run_checkpoints_dir",
+    "onnx_cache_dir",
     "quick_mode",
 ]
 
@@ -164,6 +165,17 @@ def run_checkpoints_dir(quick: bool) -> Path:
     notebooks read from there.
     """
     return cache_dir() / "checkpoints-quick" if quick else checkpoints_dir()
+
+
+def onnx_cache_dir() -> Path:
+    """Where ONNX exports of checkpoints are kept between runs: ``$AUDIOCLF_ONNX_CACHE``, else the user's
+    cache folder (``$XDG_CACHE_HOME/audioclf/onnx`` or ``~/.cache/audioclf/onnx``).
+
+    Never inside the installed package, which may be read-only or shared by several users.
+    """
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    user_cache = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return _env_path("AUDIOCLF_ONNX_CACHE", user_cache / "audioclf" / "onnx")
 
 
 def quick_mode() -> bool:

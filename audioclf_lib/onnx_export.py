@@ -4,12 +4,15 @@
 
 The export is checked against PyTorch on real front-end features before it is used or written;
 the ONNX file carries the feature config and class names as metadata, so it is self-describing.
-The :class:`~audioclf_lib.predict.Predictor` uses the same export in memory for its ``onnx``
-backend (the default on the CPU when ONNX Runtime is installed).
+The :class:`~audioclf_lib.predict.Predictor` uses the same export for its ``onnx`` backend (the
+default on the CPU when ONNX Runtime is installed), through :func:`cached_onnx_model`: exporting and
+checking takes seconds, so the checked export is kept on disk, keyed by the model's content and the
+versions that made it, and a command-line start only loads it.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import warnings
@@ -19,9 +22,11 @@ import numpy as np
 import torch
 
 from .checkpoint import Checkpoint, atomic_write_bytes, load_checkpoint
+from .config import onnx_cache_dir
 from .features import FeatureExtractor
 
-__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "add_arguments", "run"]
+__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "model_content_hash", "cached_onnx_model",
+           "add_arguments", "run"]
 
 OPSET = 17
 
@@ -80,6 +85,79 @@ def export_onnx(checkpoint: str | Path | Checkpoint, out_path: str | Path, *, at
     data, _, diff = onnx_bytes(ckpt, atol=atol)
     atomic_write_bytes(out_path, data)
     return Path(out_path), diff
+
+
+def model_content_hash(ckpt: Checkpoint) -> str:
+    """SHA-256 over what the ONNX file is made of: model name and arguments, classes, every weight, and the
+    torch / onnx / onnxruntime versions and opset that export and run it.
+
+    Notebook: 05_live_demo.ipynb (the Predictor's start-up)
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+        Loaded checkpoint (with or without a file behind it).
+
+    Returns
+    -------
+    str
+        64 hex digits; any changed weight, class name or library version gives another key.
+    """
+    import onnx
+    import onnxruntime
+
+    h = hashlib.sha256()
+    header = {"model": ckpt.model_name, "kwargs": ckpt.model_kwargs, "classes": list(ckpt.class_names),
+              "features": ckpt.feature_config.to_dict(), "opset": OPSET, "torch": torch.__version__,
+              "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+    h.update(json.dumps(header, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(ckpt.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def cached_onnx_model(ckpt: Checkpoint, *, threads: int = 1, cache: str | Path | None = None,
+                      atol: float = 1e-4) -> tuple["OnnxModel", Path]:
+    """An ONNX Runtime session on the checkpoint's model, from the on-disk cache when it holds this model.
+
+    Notebook: 05_live_demo.ipynb (the Predictor's start-up)
+
+    The first call exports, checks parity against PyTorch (:func:`onnx_bytes`) and writes the file
+    atomically; later calls (other processes included) load it without exporting again. A changed
+    checkpoint or library version has another key and so another file; an unreadable cache file is
+    exported anew; a read-only cache folder is tolerated (the export is used from memory).
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+        The model to run.
+    threads : int
+        ONNX Runtime intra-op threads.
+    cache : str or Path, optional
+        Cache folder (default :func:`~audioclf_lib.config.onnx_cache_dir`).
+    atol : float
+        Parity tolerance of a new export.
+
+    Returns
+    -------
+    (OnnxModel, Path)
+        The session and the cache file it belongs to.
+    """
+    folder = Path(cache) if cache is not None else onnx_cache_dir()
+    stem = ckpt.path.stem if ckpt.path is not None else ckpt.model_name  # a readable name; the key decides
+    path = folder / f"{stem}-{model_content_hash(ckpt)[:24]}.onnx"
+    if path.is_file():
+        try:
+            return OnnxModel(path, threads=threads), path
+        except Exception:  # noqa: BLE001 - a truncated or foreign file: export again below
+            pass
+    data, runner, _ = onnx_bytes(ckpt, atol=atol, threads=threads)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError:  # a read-only or full cache: this process still runs the checked export
+        pass
+    return runner, path
 
 
 class OnnxModel:
