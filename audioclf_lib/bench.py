@@ -241,7 +241,7 @@ def training_speed(*, windows: int = 256) -> pd.DataFrame:
 def live_benchmark(seconds: float) -> dict | None:
     """The live loop's decision latency and CPU share (notebook 05's streaming core), if available."""
     try:
-        from .bench_live import run_live_benchmark
+        from .live.bench import run_live_benchmark
     except ImportError:
         return None
     return run_live_benchmark(seconds=seconds)

@@ -269,7 +269,7 @@ def test_save_window_writes_the_spectrogram_and_the_audio(predictors, clips, tmp
 
 
 def test_ui_shows_result_progress_spectrogram_history_and_saves_debug_windows(predictors, clips, tmp_path):
-    from audioclf_lib.live_ui import COLORS, LiveDemo
+    from audioclf_lib.live.ui import COLORS, LiveDemo
 
     demo = LiveDemo(models=["music-noise"], files={"music": clips["music"][:1]}, source="file:music",
                     debug_dir=tmp_path / "debug")
@@ -297,7 +297,7 @@ def test_ui_shows_result_progress_spectrogram_history_and_saves_debug_windows(pr
 
 
 def test_ui_reports_a_missing_model_and_no_models_in_plain_words(clips, tmp_path, monkeypatch):
-    from audioclf_lib.live_ui import LiveDemo
+    from audioclf_lib.live.ui import LiveDemo
 
     demo = LiveDemo(models=["no-such-model"], files={"music": clips["music"][:1]}, source="file:music")
     assert demo.start() is False
@@ -310,7 +310,7 @@ def test_ui_reports_a_missing_model_and_no_models_in_plain_words(clips, tmp_path
 
 def test_every_bundled_model_has_a_plain_name_in_the_chooser(clips, tmp_path, monkeypatch):
     from audioclf_lib.checkpoint import bundled_checkpoints
-    from audioclf_lib.live_ui import MODEL_LABELS, LiveDemo
+    from audioclf_lib.live.ui import MODEL_LABELS, LiveDemo
 
     monkeypatch.setenv("AUDIOCLF_DEVICES", str(tmp_path / "no-devices"))  # only the bundled ones
     demo = LiveDemo(files={"music": clips["music"][:1]}, source="file:music")
@@ -410,7 +410,7 @@ def test_missing_device_gives_the_clear_error_then_the_default_works(virtual_mic
 
 NO_SERVER = """
 from audioclf_lib.live import LiveError, MicSource, check_input_device
-from audioclf_lib.live import _Sink
+from audioclf_lib.live.sources import Sink as _Sink
 for attempt in (lambda: check_input_device(), lambda: MicSource().start(_Sink(8), 16000)):
     try:
         attempt()
@@ -513,7 +513,7 @@ def test_models_fine_tuned_on_your_recordings_join_the_chooser(clips, tmp_path, 
 
     from audioclf_lib.checkpoint import bundled_checkpoints
     from audioclf_lib.devices import device_checkpoints
-    from audioclf_lib.live_ui import LiveDemo
+    from audioclf_lib.live.ui import LiveDemo
 
     monkeypatch.setenv("AUDIOCLF_DEVICES", str(tmp_path / "devices"))
     assert device_checkpoints() == {}

@@ -46,7 +46,7 @@
 #   CLI and evaluation, on CUDA when there is one. The seed recorded a window, then classified it while *not*
 #   recording; here recording never stops, so no audio falls between windows.
 # - **listeners** get plain events. The UI is one listener; tests and the benchmark are others. The core has no UI in
-#   it (`audioclf_lib/live.py`), the UI has no audio in it (`audioclf_lib/live_ui.py`).
+#   it (`audioclf_lib/live/engine.py`), the UI has no audio in it (`audioclf_lib/live/ui.py`).
 
 # %% tags=["parameters"]
 import os
@@ -74,9 +74,8 @@ from audioclf_lib.audio import load_audio
 from audioclf_lib.checkpoint import bundled_checkpoints
 from audioclf_lib.config import checkpoints_dir
 from audioclf_lib.devices import device_checkpoints
-from audioclf_lib.live import (FileSource, LiveClassifier, LiveError, MicSource, demo_clips, loopback_room_available,
-                               play_into_room, spectrogram_rgb, stream_clips)
-from audioclf_lib.live_ui import COLORS, LiveDemo
+from audioclf_lib.live import (COLORS, FileSource, LiveClassifier, LiveDemo, LiveError, MicSource, demo_clips,
+                               loopback_room_available, play_into_room, spectrogram_rgb, stream_clips)
 from audioclf_lib.predict import Predictor
 from audioclf_lib.runtime import setup_notebook
 
@@ -304,7 +303,7 @@ for what, (state, message) in faults.items():
 # ## 6. What it costs
 # The worker's own CPU time over the audio it processed, and the decision latency: from the moment the block that
 # completes a window reaches the callback to the moment the result is published (for the sliding run above). The
-# benchmark (`python -m audioclf_lib.bench_live`, `make bench`) measures longer runs, the UI update latency and the
+# benchmark (`python -m audioclf_lib.live.bench`, `make bench`) measures longer runs, the UI update latency and the
 # whole process.
 
 # %%

@@ -1,6 +1,6 @@
 """Benchmark of the live loop (notebook 05): decision latency, UI update latency, CPU share, memory, overflows.
 
-    python -m audioclf_lib.bench_live [--seconds 60] [--mode sliding|windows] [--source auto|file|mic]
+    python -m audioclf_lib.live.bench [--seconds 60] [--mode sliding|windows] [--source auto|file|mic]
 
 Also called by ``python -m audioclf_lib bench`` (``make bench``) through :func:`run_live_benchmark`.
 
@@ -9,7 +9,7 @@ What is measured, per decision:
 * **decision latency**: from the moment the block that completes a window reaches the callback
   (:attr:`LiveResult.window_end`) to the result being published to listeners: queueing, gate,
   front end, model, smoothing.
-* **UI update latency**: from the same moment to the end of the :class:`~audioclf_lib.live_ui.LiveDemo`
+* **UI update latency**: from the same moment to the end of the :class:`~audioclf_lib.live.ui.LiveDemo`
   listener, i.e. all widget values (result, history, spectrogram PNG, stats) set and their comm messages
   handed to the kernel. The browser's paint after that is not included (a headless-browser test checks it
   happens, not how fast).
@@ -30,8 +30,8 @@ __all__ = ["run_live_benchmark"]
 
 def _audio_for(seconds: float, sr: int, predictor) -> np.ndarray:
     """Held-out music, speech and noise recordings in turn (10 s each), repeated to ``seconds``."""
-    from .audio import load_audio
-    from .live import demo_clips
+    from ..audio import load_audio
+    from .harness import demo_clips
 
     pieces = []
     for cls in ("music", "speech", "noise"):
@@ -52,18 +52,21 @@ def run_live_benchmark(seconds: float = 60.0, *, model: str = "music-speech-nois
     ----------
     model : bundled checkpoint name or path.
     mode : ``"sliding"`` (a decision every ``hop_seconds``: the busiest case) or ``"windows"``.
-    source : ``"file"`` (recordings in real time through :class:`~audioclf_lib.live.FileSource`), ``"mic"``
+    source : ``"file"`` (recordings in real time through :class:`~audioclf_lib.live.sources.FileSource`), ``"mic"``
         (the default microphone, with the recordings played into the room: needs the virtual microphone), or
-        ``"auto"`` (``"mic"`` when :func:`~audioclf_lib.live.loopback_room_available`, else ``"file"``).
-    ui : drive the loop through the :class:`~audioclf_lib.live_ui.LiveDemo` widgets (no browser) and
+        ``"auto"`` (``"mic"`` when :func:`~audioclf_lib.live.harness.loopback_room_available`, else ``"file"``).
+    ui : drive the loop through the :class:`~audioclf_lib.live.ui.LiveDemo` widgets (no browser) and
         measure their update latency too.
     threads : torch intra-op threads (1: the honest default on a shared 2-core machine).
     """
     import psutil
     import torch
 
-    from .live import FileSource, LiveClassifier, LiveResult, MicSource, loopback_room_available, play_into_room
-    from .predict import Predictor
+    from ..predict import Predictor
+    from .engine import LiveClassifier
+    from .events import LiveResult
+    from .harness import loopback_room_available, play_into_room
+    from .sources import FileSource, MicSource
 
     torch.set_num_threads(threads)
     if source == "auto":
@@ -75,7 +78,7 @@ def run_live_benchmark(seconds: float = 60.0, *, model: str = "music-speech-nois
     y = _audio_for(seconds + 2.0, sr, predictor)
     demo = None
     if ui:
-        from .live_ui import LiveDemo
+        from .ui import LiveDemo
 
         demo = LiveDemo(models=[model], device=device, mode=mode, hop_seconds=hop_seconds, files={"bench": []},
                         source="mic")

@@ -1,4 +1,4 @@
-"""The live demo's user interface: ipywidgets on top of :mod:`audioclf_lib.live`.
+"""The live demo's user interface: ipywidgets on top of :mod:`audioclf_lib.live.engine`.
 
 Notebook: 05_live_demo.ipynb
 
@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SILENCE_DBFS
-from .live import (ENDED, ERROR, LISTENING, STARTING, FileSource, LiveClassifier, LiveError, LiveProgress, LiveResult,
-                   LiveStatus, MicSource, check_input_device, input_devices, save_window, spectrogram_png)
+from ..audio import SILENCE_DBFS
+from .engine import LiveClassifier
+from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus
+from .render import save_window, spectrogram_png
+from .sources import FileSource, MicSource, check_input_device, input_devices
 
 __all__ = ["LiveDemo", "COLORS", "MODEL_LABELS", "model_label"]
 
@@ -41,7 +43,7 @@ _SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 def model_label(name: str | Path) -> str:
     """The model chooser's words for a checkpoint: ``yours (<device>): <name>`` for one fine-tuned on your recordings
     (``<devices_dir>/<device>/<name>.pt``), a bundled model's plain name, else the file name."""
-    from .devices import devices_dir
+    from ..devices import devices_dir
 
     path = Path(name)
     if path.suffix == ".pt" and path.resolve().parent.parent == devices_dir().resolve():
@@ -51,7 +53,7 @@ def model_label(name: str | Path) -> str:
 
 def _short_path(path: Path) -> str:
     """A folder inside the repository as a relative path (no machine paths in saved notebooks)."""
-    from .config import REPO_ROOT
+    from ..config import REPO_ROOT
 
     path = Path(path).resolve()
     return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
@@ -59,7 +61,7 @@ def _short_path(path: Path) -> str:
 
 def _full_path(text: str) -> Path:
     """Inverse of :func:`_short_path`: relative folders are relative to the repository root."""
-    from .config import REPO_ROOT
+    from ..config import REPO_ROOT
 
     path = Path(text).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
@@ -96,9 +98,9 @@ class LiveDemo:
                  history: int = 12):
         import ipywidgets as w
 
-        from .checkpoint import bundled_checkpoints
-        from .config import cache_dir
-        from .devices import device_checkpoints
+        from ..checkpoint import bundled_checkpoints
+        from ..config import cache_dir
+        from ..devices import device_checkpoints
 
         self.files = {k: ([v] if isinstance(v, (str, Path)) else list(v)) for k, v in (files or {}).items()}
         names = [str(m) for m in models] if models is not None else \
