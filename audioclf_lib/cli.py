@@ -187,9 +187,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from .checkpoint import bundled_checkpoints, load_checkpoint, resolve_checkpoint, save_checkpoint
-    from .devices import devices_dir, finetune_on_recordings, load_device_clips
+    from .checkpoint import bundled_checkpoints, load_checkpoint, resolve_checkpoint
+    from .devices import devices_dir, load_device_clips
     from .features import FeatureExtractor
+    from .finetune import finetune_on_recordings, save_device_checkpoint
     from .train import evaluate_windows
     from .windows import eval_windows
 
@@ -242,15 +243,14 @@ def cmd_finetune(args: argparse.Namespace) -> int:
               f"{len(result.held_out_clips)} held-out clips that is weak evidence either way: record more, or keep "
               f"using {args.base}")
     best = result.history["val_bal_acc"]
-    save_checkpoint(out, result.model, model_name=base.model_name, class_names=classes, feature_config=config,
-                    model_kwargs=base.model_kwargs, metrics=metrics,
-                    train_summary={"recipe": "finetune_on_recordings (python -m audioclf_lib finetune)",
-                                   "base": args.base, "device_folder": str(folder), "clips": counts.to_dict(),
-                                   "held_out_clips": len(result.held_out_clips), "num_epochs": args.epochs,
-                                   "lr": args.lr, "windows_per_epoch": args.windows_per_epoch,
-                                   "train_body": not args.frozen_body, "seed": args.seed,
-                                   "best_epoch": int(np.argmax(best.to_numpy())) + 1,
-                                   "val_bal_acc": float(best.max())})
+    save_device_checkpoint(out, result.model, base, metrics=metrics,
+                           train_summary={"recipe": "finetune_on_recordings (python -m audioclf_lib finetune)",
+                                          "base": args.base, "device_folder": str(folder), "clips": counts.to_dict(),
+                                          "held_out_clips": len(result.held_out_clips), "num_epochs": args.epochs,
+                                          "lr": args.lr, "windows_per_epoch": args.windows_per_epoch,
+                                          "train_body": not args.frozen_body, "seed": args.seed,
+                                          "best_epoch": int(np.argmax(best.to_numpy())) + 1,
+                                          "val_bal_acc": float(best.max())})
     print(f"saved {out}; use it with: python -m audioclf_lib classify --model {out} FILE")
     return 0
 
