@@ -236,6 +236,7 @@ def cross_validate(
     seed: int = 0,
     val_fraction: float = 0.15,
     folds: pd.Series | None = None,
+    only_folds: Sequence[int] | None = None,
     keep_models: bool = False,
     progress: bool = True,
 ) -> CrossValidation:
@@ -254,6 +255,9 @@ def cross_validate(
     val_fraction : share of each class's training clips set aside, by whole sources, for
         validation (:func:`validation_sources`, seeded with ``seed + fold``).
     folds : a ready ``source -> fold`` assignment (covering every source of ``class_names``).
+    only_folds : run these folds only (to time one, or to spread folds over processes); the
+        predictions then cover their held-out sources only. A fold's result does not depend on
+        which other folds run.
     keep_models : keep each fold's trained model in ``models``.
 
     Returns
@@ -272,7 +276,9 @@ def cross_validate(
     n_folds = int(folds.max()) + 1
     primary = _primary_class(_source_class_counts(clips.table, class_names))
     rows, predictions, models = [], [], []
-    for fold in range(n_folds):
+    for fold in range(n_folds) if only_folds is None else sorted(only_folds):
+        if not 0 <= fold < n_folds:
+            raise ValueError(f"fold {fold} is not one of the {n_folds} folds")
         t0 = time.perf_counter()
         held_out = sorted(folds.index[folds == fold])
         rest = clips.take(np.setdiff1d(np.arange(len(clips)), _rows_of_sources(clips, held_out)))

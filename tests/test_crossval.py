@@ -114,6 +114,8 @@ def test_train_fn_never_sees_a_held_out_source():
     assert sorted(p["clip"]) == sorted(manifest["path"])  # every clip predicted once
     assert (p["fold"] == p["source"].map(cv.folds)).all()  # by the model of the fold that held its source out
     np.testing.assert_allclose(p[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-5)
+    one = cross_validate(clips, stub, class_names=CLASSES, folds=cv.folds, only_folds=[2], progress=False)
+    pd.testing.assert_frame_equal(one.predictions, p[p["fold"] == 2].reset_index(drop=True))  # a fold alone: same result
 
     wrong = lambda train, val, fold: SimpleNamespace(model=None, feature_config=TINY, class_names=["music", "noise"])  # noqa: E731
     with pytest.raises(ValueError, match="classes"):

@@ -1,0 +1,188 @@
+"""Source-held-out cross-validation of notebook 02's recipe (issue 17): how the bundled models' training does on new sources.
+
+    nice -n 10 python experiments/source_cv.py --task music-noise
+    nice -n 10 python experiments/source_cv.py --task music-speech-noise
+    python experiments/source_cv.py --task music-noise --only-fold 0 --epochs 1   # time one fold
+
+The recipe is notebook 02's: ``mel_cnn`` on the default log-mel front end, 30 epochs of 4096 random 5-s windows,
+AdamW 2e-3, patience 10, seed 0. ``music-noise`` is refit on its training + validation sources for all epochs
+(last epoch kept), ``music-speech-noise`` keeps the best epoch on its validation sources. Each of the ``--folds``
+folds holds out whole sources (``crossval.source_folds``) and trains on the others; validation is carved from
+the training sources, also by whole sources. Clip decision: mean of the window probabilities.
+
+Writes ``experiments/results/source_cv_<task>.json``: the recipe, the command and date, the folds, the summary
+(balanced accuracy, macro-F1, per-class recall with 95 % bootstrap intervals over clips, and over sources), the
+per-source table worst first, every clip's prediction, and the bundled checkpoint's in-source test scores
+(``load_checkpoint(task).metrics``) for comparison. Each finished fold is kept under
+``data/cache/source_cv/`` so an interrupted run resumes; ``--only-fold`` runs write only there.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from audioclf_lib.cache import load_splits, prepare_splits
+from audioclf_lib.checkpoint import load_checkpoint
+from audioclf_lib.config import REPO_ROOT, FeatureConfig, cache_dir
+from audioclf_lib.crossval import (cross_validate, cv_metrics, per_fold_table, per_source_table, recipe_train_fn,
+                                   source_folds)
+from audioclf_lib.data import ClipSet
+from audioclf_lib.train import TrainConfig
+
+#: Notebook 02's two mel_cnn models: classes and whether the final fit is a refit on train + val.
+TASKS = {"music-noise": {"classes": ["music", "noise"], "refit": True},
+         "music-speech-noise": {"classes": ["music", "speech", "noise"], "refit": False}}
+RESULTS = REPO_ROOT / "experiments" / "results"
+
+
+def _plain(value):
+    """JSON for numpy scalars (``json.dumps(default=...)``)."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def all_clips(seed: int) -> ClipSet:
+    """Every decoded clip of the corpus: notebook 01's three splits joined (prepared here if 01 has not run)."""
+    try:
+        splits = load_splits(seed=seed)
+    except FileNotFoundError:
+        splits, _, _ = prepare_splits(seed=seed, progress=False)
+    return ClipSet.concat(splits["train"], splits["val"], splits["test"])
+
+
+def in_source_scores(task: str, n_boot: int, seed: int) -> dict:
+    """The bundled checkpoint's stored test metrics (notebook 02's split, grouped by original recording).
+
+    The clip-level interval resamples the stored clip confusion matrix: one (true, predicted) pair per clip is
+    all a clip bootstrap needs.
+    """
+    checkpoint = load_checkpoint(task)
+    test = checkpoint.metrics["test"]
+    names = checkpoint.class_names
+    cm = np.asarray(test["clip"]["confusion"])
+    pairs = [(names[t], names[p]) for t in range(len(names)) for p in range(len(names)) for _ in range(cm[t, p])]
+    clip_ci = cv_metrics(pd.DataFrame(pairs, columns=["class", "predicted"]), names, n_boot=n_boot, seed=seed)["ci"]
+    keep = ("n", "accuracy", "balanced_accuracy", "macro_f1")
+    return {"checkpoint": task, "what": "bundled checkpoint's test split of notebook 02 (grouped by original recording, "
+                                        "sources shared with training)",
+            "trained_on": checkpoint.train_summary.get("trained_on"),
+            **{level: {**{k: test[level][k] for k in keep},
+                       "recall": {c: v["recall"] for c, v in test[level]["per_class"].items()}}
+               for level in ("window", "clip")},
+            "clip_ci": clip_ci}
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "audioclf_lib", "experiments/source_cv.py"],
+                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes in audioclf_lib)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_task(task: str, args: argparse.Namespace, clips: ClipSet) -> dict | None:
+    classes, refit = TASKS[task]["classes"], TASKS[task]["refit"]
+    feature_config = FeatureConfig()
+    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=args.seed)
+    recipe = {"model": "mel_cnn", "model_kwargs": {}, "feature_config": feature_config.to_dict(),
+              "train_config": asdict(train_config), "windows_per_epoch": args.windows_per_epoch, "refit": refit,
+              "n_folds": args.folds, "fold_seed": args.seed, "val_fraction": args.val_fraction,
+              "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+    key = hashlib.sha1(json.dumps({**recipe, "clips": sorted(clips.table["path"])}, sort_keys=True).encode()).hexdigest()[:8]
+    store = cache_dir() / "source_cv" / f"{task}-{key}"
+    store.mkdir(parents=True, exist_ok=True)
+    keep = clips.table["class"].isin(classes).to_numpy()
+    folds = source_folds(clips.table[keep], args.folds, seed=args.seed, classes=classes)
+    train_fn = recipe_train_fn("mel_cnn", classes, feature_config, train_config=train_config,
+                               windows_per_epoch=args.windows_per_epoch, refit=refit, progress=False)
+    todo = [args.only_fold] if args.only_fold is not None else range(args.folds)
+    for fold in todo:
+        if (store / f"fold{fold}.json").exists():
+            print(f"{task} fold {fold + 1}/{args.folds}: done earlier ({store.name})")
+            continue
+        cv = cross_validate(clips, train_fn, class_names=classes, folds=folds, only_folds=[fold],
+                            val_fraction=args.val_fraction, seed=args.seed)
+        row = cv.fold_table.to_dict("records")[0]
+        cv.predictions.to_csv(store / f"fold{fold}.csv", index=False)
+        (store / f"fold{fold}.json").write_text(json.dumps(row, indent=1, default=_plain))
+        print(f"{task} fold {fold + 1}/{args.folds}: {row['epochs_run']} epochs, {row['seconds']:.0f} s", flush=True)
+    if args.only_fold is not None:
+        return None
+    rows = [json.loads((store / f"fold{k}.json").read_text()) for k in range(args.folds)]
+    predictions = pd.concat([pd.read_csv(store / f"fold{k}.csv") for k in range(args.folds)], ignore_index=True)
+    summary = {resample: cv_metrics(predictions, classes, resample=resample, n_boot=args.n_boot, seed=args.seed)
+               for resample in ("clip", "source")}
+    per_fold = per_fold_table(predictions, classes)
+    for row, (_, scores) in zip(rows, per_fold.iterrows()):
+        row.update({k: scores[k] for k in ("balanced_accuracy", "macro_f1")})
+    cuts = [] if (args.epochs, args.windows_per_epoch) == (30, 4096) else \
+        [f"{args.epochs} epochs of {args.windows_per_epoch} windows (notebook 02: 30 of 4096)"]
+    return {"task": task, "classes": classes, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "commit": git_commit(),
+            "recipe": recipe, "cuts_from_notebook_02": cuts,
+            "clip_decision": "mean of the 5-s window probabilities over the clip (train.evaluate_windows), argmax",
+            "training_seconds": float(sum(r["seconds"] for r in rows)),
+            "folds": rows, "summary": summary,
+            "in_source": in_source_scores(task, args.n_boot, args.seed),
+            "per_source": per_source_table(predictions).to_dict("records"),
+            "predictions": predictions.to_dict("records")}
+
+
+def report(result: dict) -> str:
+    s, ins = result["summary"]["clip"], result["in_source"]["clip"]
+    lines = [f"{result['task']}: source-held-out, {s['n_clips']} clips of {s['n_sources']} sources, "
+             f"{len(result['folds'])} folds ({result['training_seconds'] / 60:.1f} min of training)"]
+    for metric in ("balanced_accuracy", "macro_f1", "accuracy"):
+        low, high = s["ci"][metric]
+        lo_s, hi_s = result["summary"]["source"]["ci"][metric]
+        lines.append(f"  {metric:17s} {s[metric]:.3f}  95% CI clips [{low:.3f}, {high:.3f}]  sources [{lo_s:.3f}, {hi_s:.3f}]"
+                     f"   | in-source test (clips) {ins[metric] if metric in ins else float('nan'):.3f}")
+    lines.append("  recall: " + ", ".join(f"{c} {v['recall']:.3f} [{s['ci']['recall'][c][0]:.3f}, {s['ci']['recall'][c][1]:.3f}]"
+                                          f" (in-source {ins['recall'][c]:.3f})" for c, v in s["per_class"].items()))
+    worst = pd.DataFrame(result["per_source"]).head(8)
+    lines.append(worst.round(3).to_string(index=False))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--windows-per-epoch", type=int, default=4096)
+    parser.add_argument("--val-fraction", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only-fold", type=int, default=None, help="run this fold only (timing); writes no result file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    clips = all_clips(args.seed)
+    print(f"{len(clips)} clips decoded or loaded in {time.perf_counter() - t0:.0f} s", flush=True)
+    for task in TASKS if args.task == "all" else [args.task]:
+        result = run_task(task, args, clips)
+        if result is None:
+            continue
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"source_cv_{task}.json"
+        path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
+        print(report(result))
+        print(f"wrote {path.relative_to(REPO_ROOT)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
