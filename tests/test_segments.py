@@ -1,0 +1,277 @@
+"""The decision policy (segments) on hand-made probability sequences. No model needed."""
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audioclf_lib.segments import (DecisionPolicy, Segmenter, check_segments, decide_windows, merge_segments,
+                                   segment_probabilities, smooth_probabilities, viterbi_labels)
+
+CLASSES = ["music", "speech", "noise"]
+M, S, N = [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]  # confident windows of each class
+LOUD, QUIET = -20.0, -90.0  # window levels (dBFS) either side of the default -60 dBFS gate
+
+
+def probs(*rows):
+    return np.array(rows, dtype=np.float64)
+
+
+def seg(P, levels=None, *, duration_s=None, **policy):
+    policy.setdefault("window_seconds", 1.0)
+    policy = DecisionPolicy(**policy)
+    P = np.asarray(P, dtype=np.float64)
+    duration_s = len(P) * policy.hop_seconds if duration_s is None else duration_s
+    return segment_probabilities(P, levels, policy=policy, class_names=CLASSES, duration_s=duration_s)
+
+
+def rows(table):
+    """(start, end, label) tuples, times rounded to µs, for exact comparisons."""
+    return [(round(s, 6), round(e, 6), lab) for s, e, lab in table[["start", "end", "label"]].itertuples(index=False)]
+
+
+# -- smoothing ---------------------------------------------------------------------------------------
+
+
+def test_median_of_three_keeps_one_odd_window_from_splitting_a_segment():
+    P = probs(M, M, M, S, M, M, M)
+    assert rows(seg(P, smoothing="none")) == [(0, 3, "music"), (3, 4, "speech"), (4, 7, "music")]
+    assert rows(seg(P, smoothing="median", smoothing_windows=3)) == [(0, 7, "music")]
+    # Two odd windows in a row are a real change for k=3: median of (S, S, M) per class is S.
+    P2 = probs(M, M, M, S, S, M, M, M)
+    assert rows(seg(P2, smoothing="median", smoothing_windows=3)) == [(0, 3, "music"), (3, 5, "speech"), (5, 8, "music")]
+
+
+def test_mean_smoothing_by_hand_with_truncated_ends_and_causal_mode():
+    P = probs([1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0])
+    policy = DecisionPolicy(window_seconds=1, smoothing="mean", smoothing_windows=3)
+    # Centred: window 0 sees windows 0-1 -> (1+0)/2 = 0.5; window 1 sees 0-2 -> 1/3; window 2 sees
+    # 1-3 -> 1/3; window 3 sees 2-3 -> 0.5 (first column; the second is 1 minus it).
+    np.testing.assert_allclose(smooth_probabilities(P, policy)[:, 0], [0.5, 1 / 3, 1 / 3, 0.5])
+    # Causal: window t sees t-2..t -> 1, 1/2, 1/3, 1/3.
+    np.testing.assert_allclose(smooth_probabilities(P, policy, causal=True)[:, 0], [1, 0.5, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(smooth_probabilities(P, policy).sum(axis=1), 1.0)
+
+
+def test_median_smoothing_renormalises_rows():
+    P = probs([0.6, 0.4, 0.0], [0.5, 0.2, 0.3], [0.1, 0.6, 0.3])
+    policy = DecisionPolicy(window_seconds=1, smoothing="median", smoothing_windows=3)
+    # Window 1 sees all three: per-class medians 0.5, 0.4, 0.3 (sum 1.2) -> 5/12, 4/12, 3/12.
+    np.testing.assert_allclose(smooth_probabilities(P, policy)[1], [5 / 12, 4 / 12, 3 / 12])
+    np.testing.assert_allclose(smooth_probabilities(P, policy).sum(axis=1), 1.0)
+
+
+def test_viterbi_penalty_by_hand():
+    P = probs([0.9, 0.1], [0.3, 0.7], [0.9, 0.1])
+    # Staying in class 0: ln .9 + ln .3 + ln .9 = -1.414; visiting class 1 in the middle:
+    # ln .9 + ln .7 + ln .9 - 2 p = -0.567 - 2 p. The visit wins when p < 0.4236.
+    assert viterbi_labels(P, 0.0).tolist() == [0, 1, 0]
+    assert viterbi_labels(P, 0.3).tolist() == [0, 1, 0]
+    assert viterbi_labels(P, 0.5).tolist() == [0, 0, 0]
+
+
+def test_viterbi_causal_decides_later_than_the_full_path():
+    P = probs([0.9, 0.1], [0.3, 0.7], [0.3, 0.7], [0.3, 0.7])
+    # Forward scores with p = 2 (class 0, class 1):
+    #   t=1: ln.9+ln.3 = -1.309 | max(ln.1, ln.9-2) + ln.7 = -2.462  -> causal label 0
+    #   t=2: -1.309+ln.3 = -2.513 | max(-2.462, -3.309) + ln.7 = -2.819 -> 0
+    #   t=3: -2.513+ln.3 = -3.717 | -2.819 + ln.7 = -3.176               -> 1
+    # Backtracking from class 1 stays in 1 to t=1 and switched there (ln.9-2 > ln.1).
+    assert viterbi_labels(P, 2.0, causal=True).tolist() == [0, 0, 0, 1]
+    assert viterbi_labels(P, 2.0).tolist() == [0, 1, 1, 1]
+
+
+def test_viterbi_with_a_big_penalty_gives_one_segment():
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), size=40)
+    flicker = seg(P, smoothing="none")
+    assert len(flicker) > 10
+    one = seg(P, smoothing="viterbi", switch_penalty=1e6)
+    assert len(one) == 1 and rows(one) == [(0, 40, one["label"][0])]
+
+
+def test_silence_splits_runs_and_is_not_smoothed_across():
+    # Window 3 is alone between the gate and the end. Smoothed on its own it stays speech; had the
+    # smoothing joined the sounding windows across the pause, mean(M, [.6, .3, .1]) would say music.
+    P = probs(M, M, [np.nan] * 3, [0.3, 0.6, 0.1])
+    levels = [LOUD, LOUD, QUIET, LOUD]
+    labels, conf = decide_windows(P, np.array(levels) < -60, CLASSES,
+                                  DecisionPolicy(window_seconds=1, smoothing="mean", smoothing_windows=3))
+    assert labels.tolist() == ["music", "music", "silence", "speech"]
+    np.testing.assert_allclose(conf, [0.8, 0.8, 1.0, 0.6])
+    assert rows(seg(P, levels, smoothing="mean")) == [(0, 2, "music"), (2, 3, "silence"), (3, 4, "speech")]
+
+
+def test_class_thresholds_reject_to_unknown_with_the_winners_confidence():
+    P = probs([0.7, 0.2, 0.1], [0.9, 0.05, 0.05], [0.2, 0.5, 0.3])
+    policy = DecisionPolicy(window_seconds=1, smoothing="none", class_thresholds={"music": 0.8})
+    labels, conf = decide_windows(P, None, CLASSES, policy)
+    assert labels.tolist() == ["unknown", "music", "speech"]  # speech has no threshold (0)
+    np.testing.assert_allclose(conf, [0.7, 0.9, 0.5])
+    with pytest.raises(ValueError, match="jazz"):
+        decide_windows(P, None, CLASSES, DecisionPolicy(window_seconds=1, class_thresholds={"jazz": 0.5}))
+
+
+# -- merging and minimum durations -------------------------------------------------------------------
+
+
+def test_overlapping_windows_are_owned_around_their_centres():
+    # Window 3 s, hop 1 s, starts 0..7 in a 10-s file: centres 1.5..8.5, so the edges lie at
+    # 0 | 2, 3, 4, 5, 6, 7, 8 | 10 (halfway between centres; the first and last reach the file's ends).
+    policy = DecisionPolicy(window_seconds=3, hop_seconds=1, smoothing="none")
+    labels = ["music"] * 3 + ["speech"] * 4 + ["noise"]
+    table = merge_segments(np.arange(8.0), labels, np.full(8, 0.5), duration_s=10, policy=policy)
+    assert rows(table) == [(0, 4, "music"), (4, 8, "speech"), (8, 10, "noise")]
+
+
+def test_back_to_back_windows_and_a_trailing_partial_window():
+    # Predictor layout with a 5-s window: starts 0, 5, 10 in a 12.6-s file (the last window wrapped).
+    policy = DecisionPolicy(window_seconds=5, smoothing="none")
+    table = merge_segments([0.0, 5.0, 10.0], ["music", "speech", "speech"], [0.9, 0.6, 0.8], duration_s=12.6,
+                           policy=policy)
+    assert rows(table) == [(0, 5, "music"), (5, 12.6, "speech")]
+    # Speech's confidence weights its windows by the time they own: (0.6 * 5 + 0.8 * 2.6) / 7.6.
+    assert table["confidence"].tolist() == pytest.approx([0.9, (0.6 * 5 + 0.8 * 2.6) / 7.6])
+
+
+def test_min_segment_merges_into_the_more_confident_neighbour():
+    policy = DecisionPolicy(window_seconds=1, smoothing="none", min_segment_seconds=1.5)
+    table = merge_segments(np.arange(6.0), ["music", "music", "speech", "noise", "noise", "noise"],
+                           [0.9, 0.9, 0.5, 0.6, 0.6, 0.6], duration_s=6, policy=policy)
+    assert rows(table) == [(0, 3, "music"), (3, 6, "noise")]
+    assert table["confidence"].tolist() == pytest.approx([0.9, 0.6])  # absorbed time does not vote
+
+
+def test_min_segment_shortest_first_and_rejoining_neighbours():
+    # speech (1 s) and noise (1 s) are both short; speech comes first (tie on duration), goes to
+    # music (0.9 > noise 0.8): music 0-4. Noise then sits between music 0-4 and music 5-8, both
+    # 0.9: the longer left one takes it and meets the right one -> one segment.
+    policy = DecisionPolicy(window_seconds=1, smoothing="none", min_segment_seconds=1.5)
+    labels = ["music"] * 3 + ["speech", "noise"] + ["music"] * 3
+    table = merge_segments(np.arange(8.0), labels, [0.9, 0.9, 0.9, 0.7, 0.8, 0.9, 0.9, 0.9], duration_s=8,
+                           policy=policy)
+    assert rows(table) == [(0, 8, "music")]
+    assert table["confidence"][0] == pytest.approx(0.9)
+
+
+def test_min_segment_keeps_sound_between_silences():
+    P = probs(M, [np.nan] * 3, S, [np.nan] * 3, M)
+    levels = [LOUD, QUIET, LOUD, QUIET, LOUD]
+    table = seg(P, levels, smoothing="none", min_segment_seconds=3)
+    assert table["label"].tolist() == ["music", "silence", "speech", "silence", "music"]
+
+
+def test_min_gap_absorbs_short_silences():
+    # 0.5-s windows. A 0.5-s pause inside music disappears; a 0.5-s pause between music and
+    # speech is split at its middle; a 1.5-s pause stays; a short leading pause goes to its neighbour.
+    nan = [np.nan] * 3
+    P = probs(nan, M, M, nan, M, M, nan, S, S, nan, nan, nan, S)
+    levels = [QUIET, LOUD, LOUD, QUIET, LOUD, LOUD, QUIET, LOUD, LOUD, QUIET, QUIET, QUIET, LOUD]
+    plain = seg(P, levels, window_seconds=0.5, smoothing="none")
+    assert len(plain) == 8
+    table = seg(P, levels, window_seconds=0.5, smoothing="none", min_gap_seconds=1.0)
+    assert rows(table) == [(0, 3.25, "music"), (3.25, 4.5, "speech"), (4.5, 6, "silence"), (6, 6.5, "speech")]
+
+
+def test_all_silence_stays_silence():
+    P = np.full((4, 3), np.nan)
+    table = seg(P, [QUIET] * 4, min_gap_seconds=10, min_segment_seconds=10)
+    assert rows(table) == [(0, 4, "silence")] and table["confidence"][0] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_segments_tile_the_file_for_any_policy(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    window = float(rng.choice([0.5, 1.0, 5.0]))
+    hop = window / float(rng.choice([1, 2, 4]))
+    smoothing = str(rng.choice(["none", "mean", "median", "viterbi"]))
+    policy = DecisionPolicy(window_seconds=window, hop_seconds=hop, smoothing=smoothing,
+                            smoothing_windows=int(rng.integers(2, 6)), switch_penalty=float(rng.uniform(0, 5)),
+                            min_segment_seconds=float(rng.uniform(0, 3 * window)),
+                            min_gap_seconds=float(rng.uniform(0, 3 * window)),
+                            class_thresholds={"noise": 0.5})
+    P = rng.dirichlet(np.ones(3) * 0.5, size=n)
+    levels = np.where(rng.random(n) < 0.3, QUIET, LOUD)
+    duration = (n - 1) * hop + window * float(rng.uniform(0.5, 1.0))
+    table = segment_probabilities(P, levels, policy=policy, class_names=CLASSES, duration_s=duration)
+    check_segments(table, duration_s=duration, tiled=True)
+    assert table["start"].iloc[0] == 0.0 and table["end"].iloc[-1] == duration
+    assert (table["label"].to_numpy()[1:] != table["label"].to_numpy()[:-1]).all()  # runs are joined
+    assert table["confidence"].between(0, 1).all()
+    assert list(table.columns) == ["start", "end", "label", "confidence"]
+
+
+def test_segmenter_reads_a_predictor_window_table():
+    windows = pd.DataFrame({"path": "a.wav", "start_s": [0.0, 5.0, 10.0], "end_s": [5.0, 10.0, 12.6],
+                            "p_music": [0.9, 0.1, 0.1], "p_speech": [0.05, 0.8, 0.8], "p_noise": [0.05, 0.1, 0.1],
+                            "level_dbfs": [-20.0, -20.0, -75.0]})
+    segmenter = Segmenter(CLASSES, policy=DecisionPolicy(window_seconds=5, smoothing="none"))
+    assert rows(segmenter.segment_table(windows)) == [(0, 5, "music"), (5, 10, "speech"), (10, 12.6, "silence")]
+    # The table's last window may stop short of the file: duration_s says where the file ends.
+    assert rows(segmenter.segment_table(windows, duration_s=14.0))[-1] == (10, 14, "silence")
+    labels, _ = segmenter.window_labels(windows[["p_music", "p_speech", "p_noise"]].to_numpy(), windows["level_dbfs"])
+    assert labels.tolist() == ["music", "speech", "silence"]
+    with pytest.raises(ValueError, match="p_noise"):
+        segmenter.segment_table(windows.drop(columns="p_noise"))
+
+
+def test_policy_is_frozen_hashable_picklable_and_copies_thresholds():
+    thresholds = {"music": 0.5}
+    policy = DecisionPolicy(class_thresholds=thresholds)
+    thresholds["music"] = 0.9
+    assert policy.class_thresholds == {"music": 0.5}
+    assert policy.hop_seconds == policy.window_seconds == 5.0
+    with pytest.raises(AttributeError):
+        policy.smoothing = "none"
+    hash(policy)
+    assert pickle.loads(pickle.dumps(policy)) == policy
+    assert policy.to_dict()["class_thresholds"] == {"music": 0.5}
+
+
+@pytest.mark.parametrize("kwargs, shown", [
+    ({"window_seconds": 0}, "window_seconds=0.0"),
+    ({"window_seconds": float("nan")}, "window_seconds=nan"),
+    ({"hop_seconds": 6.0}, "hop_seconds=6.0"),
+    ({"hop_seconds": -1}, "hop_seconds=-1.0"),
+    ({"smoothing": "gaussian"}, "'gaussian'"),
+    ({"smoothing_windows": 0}, "smoothing_windows=0"),
+    ({"smoothing_windows": 2.5}, "smoothing_windows=2.5"),
+    ({"switch_penalty": -1}, "switch_penalty=-1.0"),
+    ({"min_segment_seconds": float("inf")}, "min_segment_seconds=inf"),
+    ({"min_gap_seconds": -0.5}, "min_gap_seconds=-0.5"),
+    ({"class_thresholds": {"music": 1.5}}, "1.5"),
+    ({"silence_label": "no sound"}, "'no sound'"),
+    ({"unknown_label": "silence"}, "'silence'"),
+])
+def test_bad_policy_settings_raise_with_the_value(kwargs, shown):
+    with pytest.raises(ValueError) as info:
+        DecisionPolicy(**kwargs)
+    assert shown in str(info.value)
+
+
+def test_degenerate_policies_warn():
+    with pytest.warns(UserWarning, match="does not smooth"):
+        DecisionPolicy(smoothing="median", smoothing_windows=1)
+    with pytest.warns(UserWarning, match="plain argmax"):
+        DecisionPolicy(smoothing="viterbi", switch_penalty=0)
+
+
+def test_bad_inputs_raise_with_the_value():
+    policy = DecisionPolicy(window_seconds=1)
+    with pytest.raises(ValueError, match="duration_s=0.0"):
+        merge_segments([0.0], ["music"], [1.0], duration_s=0, policy=policy)
+    with pytest.raises(ValueError, match=r"\[0.0, 2.0, 1.0\]"):
+        merge_segments([0.0, 2.0, 1.0], ["a", "b", "c"], [1, 1, 1], duration_s=5, policy=policy)
+    with pytest.raises(ValueError, match="window start 5.0"):
+        merge_segments([0.0, 5.0], ["a", "b"], [1, 1], duration_s=5, policy=policy)
+    with pytest.raises(ValueError, match="2 classes but class_names has 3"):
+        decide_windows(np.full((2, 2), 0.5), None, CLASSES, policy)
+    with pytest.raises(ValueError, match="window 1 are not finite"):
+        decide_windows(probs(M, [np.nan] * 3), None, CLASSES, policy)
+    with pytest.raises(ValueError, match="'silence' collides"):
+        Segmenter(["music", "silence"])
+    with pytest.raises(ValueError, match="levels_db has 1 values for 2 windows"):
+        segment_probabilities(probs(M, M), [LOUD], policy=policy, class_names=CLASSES, duration_s=2)
+    with pytest.raises(ValueError, match="end 1.0 <= start 2.0"):
+        check_segments(pd.DataFrame({"start": [2.0], "end": [1.0], "label": ["a"]}))
