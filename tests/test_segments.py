@@ -1,10 +1,15 @@
-"""The decision policy (segments) on hand-made probability sequences. No model needed."""
+"""The decision policy (segments) and its file formats (segment_formats), on hand-made probability
+sequences. No model needed."""
+import math
 import pickle
+import stat
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from audioclf_lib.segment_formats import (FORMATS, SUFFIXES, atomic_write_text, format_for_path, format_segments,
+                                          parse_segments, read_segments, rttm_file_id, write_segments)
 from audioclf_lib.segments import (DecisionPolicy, Segmenter, check_segments, decide_windows, merge_segments,
                                    segment_probabilities, smooth_probabilities, viterbi_labels)
 
@@ -275,3 +280,151 @@ def test_bad_inputs_raise_with_the_value():
         segment_probabilities(probs(M, M), [LOUD], policy=policy, class_names=CLASSES, duration_s=2)
     with pytest.raises(ValueError, match="end 1.0 <= start 2.0"):
         check_segments(pd.DataFrame({"start": [2.0], "end": [1.0], "label": ["a"]}))
+
+
+# -- formats ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table():
+    # Tiles 0..10 s; confidences with many digits so the csv/jsonl round trip must be exact.
+    return pd.DataFrame({"start": [0.0, 2.5, 4.125, 7.0], "end": [2.5, 4.125, 7.0, 10.0],
+                         "label": ["music", "silence", "speech", "noise"],
+                         "confidence": [0.9123456789012345, 1.0, 2 / 3, 0.55]})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_formats_round_trip(tmp_path, table, fmt):
+    path = write_segments(table, tmp_path / f"take one{SUFFIXES[fmt]}", tier_name="music-speech-noise",
+                          file_id=rttm_file_id("take one.wav"), duration_s=10.0)
+    back = read_segments(path, duration_s=10.0) if fmt == "rttm" else read_segments(path)
+    assert list(back.columns)[:4] == ["start", "end", "label", "confidence"]
+    assert back["label"].tolist() == table["label"].tolist()
+    tolerance = {"audacity": 1e-6, "rttm": 1e-3}.get(fmt, 0)
+    np.testing.assert_allclose(back[["start", "end"]].to_numpy(), table[["start", "end"]].to_numpy(), atol=tolerance, rtol=0)
+    if fmt in ("csv", "jsonl"):
+        pd.testing.assert_frame_equal(back, table)  # full precision, dtypes included
+    else:
+        assert back["confidence"].isna().all()  # the format keeps none
+    check_segments(back, duration_s=10.0, tiled=True)
+
+
+def test_audacity_lines_are_what_audacity_writes(table):
+    text = format_segments(table, "audacity")
+    assert text.splitlines()[:2] == ["0.000000\t2.500000\tmusic", "2.500000\t4.125000\tsilence"]
+    # Audacity's spectral-label lines (starting with a backslash) are skipped on reading.
+    spectral = "1.000000\t2.000000\tbird\n\\\t200.000000\t4000.000000\n"
+    assert rows(parse_segments(spectral, "audacity")) == [(1, 2, "bird")]
+    with pytest.raises(ValueError, match="'a\\\\tb'"):
+        format_segments(pd.DataFrame({"start": [0.0], "end": [1.0], "label": ["a\tb"]}), "audacity")
+
+
+def test_rttm_fields_file_ids_and_silence(table):
+    text = format_segments(table, "rttm", file_id="take_one")
+    lines = [line.split(" ") for line in text.splitlines()]
+    assert len(lines) == 3  # silence is the absence of activity in RTTM
+    assert lines[1] == ["SPEAKER", "take_one", "1", "4.125", "2.875", "<NA>", "<NA>", "speech", "<NA>", "<NA>"]
+    assert len(format_segments(table, "rttm", include_silence=True).splitlines()) == 4
+    assert rttm_file_id("/data/my  radio show.wav") == "my_radio_show"
+    assert rttm_file_id("take.2.flac") == "take.2"
+    assert rttm_file_id("notes.v1") == "notes.v1"
+    with pytest.raises(ValueError, match="'my talk'"):
+        format_segments(table, "rttm", file_id="my talk")
+    with pytest.raises(ValueError, match="'loud music'"):
+        format_segments(pd.DataFrame({"start": [0.0], "end": [1.0], "label": ["loud music"]}), "rttm")
+    # Several files in one RTTM: choose one; lines of other record types are ignored.
+    both = ";; comment\nSPKR-INFO a 1 <NA> <NA> <NA> unknown music <NA>\n" + text + text.replace("take_one", "other")
+    with pytest.raises(ValueError, match="other"):
+        parse_segments(both, "rttm")
+    assert len(parse_segments(both, "rttm", file_id="other")) == 3
+
+
+def test_rttm_rounding_keeps_neighbours_touching():
+    # Boundaries rounded to ms first, durations from them: 0.0004 + ... never leaves a gap of 1 ms.
+    t = pd.DataFrame({"start": [0.0, 1.2344, 2.6665], "end": [1.2344, 2.6665, 3.0], "label": ["a", "b", "c"]})
+    back = parse_segments(format_segments(t, "rttm"), "rttm")
+    check_segments(back, tiled=True, duration_s=3.0)
+    assert rows(back) == [(0, 1.234, "a"), (1.234, 2.666, "b"), (2.666, 3, "c")]  # round-half-even at 2.6665 ms
+
+
+def test_textgrid_by_hand(table):
+    text = format_segments(table, "textgrid", tier_name='model "A"', duration_s=12.0)
+    lines = text.splitlines()
+    assert lines[:3] == ['File type = "ooTextFile"', 'Object class = "TextGrid"', ""]
+    assert "xmax = 12 " in lines and "tiers? <exists> " in lines and "size = 1 " in lines
+    assert '        name = "model ""A""" ' in lines  # Praat doubles quotes inside strings
+    assert "        intervals: size = 5 " in lines  # four segments and the empty 10-12 s interval
+    assert lines[-3:] == ["            xmin = 10 ", "            xmax = 12 ", '            text = "" ']
+    assert rows(parse_segments(text, "textgrid")) == rows(table)  # the empty interval is a gap
+    with pytest.raises(ValueError, match="'words'"):
+        parse_segments(text, "textgrid", tier_name="words")
+
+
+def test_textgrid_reader_takes_praats_short_format_and_utf16(tmp_path):
+    short = ('File type = "ooTextFile short"\n"TextGrid"\n\n0\n3\n<exists>\n2\n'
+             '"TextTier"\n"clicks"\n0\n3\n1\n1.5\n"click"\n'
+             '"IntervalTier"\n"labels"\n0\n3\n2\n0\n1\n"música [1]"\n1\n3\n""\n')
+    assert rows(parse_segments(short, "textgrid")) == [(0, 1, "música [1]")]
+    path = tmp_path / "praat.TextGrid"
+    path.write_text(short, encoding="utf-16")  # what Praat saves when a label is not ASCII
+    assert rows(read_segments(path)) == [(0, 1, "música [1]")]
+
+
+def _textgrid_file(tmp_path, table):
+    return write_segments(table, tmp_path / "a.TextGrid", tier_name="music-speech-noise", duration_s=10.0)
+
+
+def test_textgrid_opens_in_praatio(tmp_path, table):
+    textgrid = pytest.importorskip("praatio.textgrid")
+    tg = textgrid.openTextgrid(str(_textgrid_file(tmp_path, table)), includeEmptyIntervals=True)
+    tier = tg.getTier("music-speech-noise")
+    assert (tier.minTimestamp, tier.maxTimestamp) == (0, 10)
+    assert [(e.start, e.end, e.label) for e in tier.entries] == rows(table)
+
+
+def test_textgrid_opens_in_textgrid_package(tmp_path, table):
+    textgrid = pytest.importorskip("textgrid")
+    tg = textgrid.TextGrid.fromFile(str(_textgrid_file(tmp_path, table)))
+    assert tg[0].name == "music-speech-noise" and tg.maxTime == 10
+    assert [(i.minTime, i.maxTime, i.mark) for i in tg[0]] == rows(table)
+
+
+def test_format_from_suffix():
+    assert format_for_path("out/a.TextGrid") == format_for_path("a.textgrid") == "textgrid"
+    assert format_for_path("a.lab") == format_for_path("a.txt") == "audacity"
+    assert format_for_path("a.RTTM") == "rttm"
+    with pytest.raises(ValueError, match="'.xlsx'"):
+        format_for_path("a.xlsx")
+    with pytest.raises(ValueError, match="'srt'"):
+        format_segments(pd.DataFrame({"start": [0.0], "end": [1.0], "label": ["a"]}), "srt")
+
+
+def test_labels_that_look_like_missing_values_stay_text(tmp_path):
+    t = pd.DataFrame({"start": [0.0, 1.0], "end": [1.0, 2.0], "label": ["NA", "null"], "confidence": [np.nan, 0.5]})
+    for fmt in ("csv", "jsonl"):
+        back = read_segments(write_segments(t, tmp_path / f"x{SUFFIXES[fmt]}"))
+        assert back["label"].tolist() == ["NA", "null"]
+        assert math.isnan(back["confidence"][0]) and back["confidence"][1] == 0.5
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, table, monkeypatch):
+    import audioclf_lib.segment_formats as formats
+
+    path = tmp_path / "out" / "a.csv"  # the folder is created
+    write_segments(table, path)
+    before = path.read_bytes()
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(formats.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_segments(table.iloc[:1], path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.csv"]  # no temporary file left
+    monkeypatch.undo()
+    # The mode follows the umask like a plain open() (a temporary file API would give 0600).
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    assert stat.S_IMODE(atomic_write_text(tmp_path / "b.txt", "y").stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    assert not list(tmp_path.glob(".*.tmp"))
