@@ -1,5 +1,5 @@
-"""The decision policy (segments) and its file formats (segment_formats), on hand-made probability
-sequences. No model needed."""
+"""The decision policy (segments), its file formats (segment_formats) and time-based evaluation
+(segment_eval), on hand-made probability sequences and hand-checked examples. No model needed."""
 import math
 import pickle
 import stat
@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audioclf_lib.segment_eval import (boundary_scores, evaluate_segments, frame_labels, match_boundaries,
+                                       normalize_segments, segment_boundaries)
 from audioclf_lib.segment_formats import (FORMATS, SUFFIXES, atomic_write_text, format_for_path, format_segments,
                                           parse_segments, read_segments, rttm_file_id, write_segments)
 from audioclf_lib.segments import (DecisionPolicy, Segmenter, check_segments, decide_windows, merge_segments,
@@ -428,3 +430,89 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, table, monke
     plain.write_text("x")
     assert stat.S_IMODE(atomic_write_text(tmp_path / "b.txt", "y").stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+
+
+def frame(*segments):
+    return pd.DataFrame(segments, columns=["start", "end", "label"])
+
+
+REF = frame((0, 4, "music"), (4, 6, "silence"), (6, 10, "speech"))
+PRED = frame((0, 4.5, "music"), (4.5, 6, "silence"), (6, 9, "speech"), (9, 10, "noise"))
+
+
+def test_evaluation_hand_checked_example():
+    scores = evaluate_segments(REF, PRED, tolerance_s=0.5)
+    # 10-ms grid, 1000 frames. Wrong: 4.0-4.5 (music for silence, 50 frames) and 9-10 (noise for
+    # speech, 100 frames) -> 850 / 1000.
+    assert scores["n_frames"] == 1000
+    assert scores["frame_accuracy"] == pytest.approx(0.85)
+    # Boundaries: reference {4, 6}, predicted {4.5, 6, 9}. 4 <-> 4.5 (0.5 s, inclusive) and 6 <-> 6:
+    # 2 hits; P = 2/3, R = 2/2, F1 = 2 (2/3)(1) / (5/3) = 0.8.
+    assert (scores["n_ref_boundaries"], scores["n_pred_boundaries"], scores["n_matched_boundaries"]) == (2, 3, 2)
+    assert scores["boundary_precision"] == pytest.approx(2 / 3)
+    assert scores["boundary_recall"] == 1.0
+    assert scores["boundary_f1"] == pytest.approx(0.8)
+    # Nearest predicted boundary per reference one: 4 -> 0.5, 6 -> 0; median 0.25 s.
+    assert scores["median_boundary_error_s"] == pytest.approx(0.25)
+    assert scores["segment_count_ratio"] == pytest.approx(4 / 3)
+    # With 0.4 s tolerance 4 <-> 4.5 misses: P = 1/3, R = 1/2, F1 = 2 (1/6) / (5/6) = 0.4.
+    assert evaluate_segments(REF, PRED, tolerance_s=0.4)["boundary_f1"] == pytest.approx(0.4)
+
+
+def test_evaluation_per_class_by_hand():
+    per = evaluate_segments(REF, PRED, tolerance_s=0.5)["per_class"]
+    # music frames: reference 400, predicted 450, both 400 -> P = 8/9, R = 1.
+    assert per["music"]["frame_precision"] == pytest.approx(400 / 450)
+    assert per["music"]["frame_recall"] == 1.0
+    # speech: reference boundaries {6} (its end at 10 is the file's end), predicted {6, 9}: P 1/2, R 1, F1 2/3.
+    assert (per["speech"]["boundary_precision"], per["speech"]["boundary_recall"]) == (0.5, 1.0)
+    assert per["speech"]["boundary_f1"] == pytest.approx(2 / 3)
+    assert per["speech"]["frame_recall"] == pytest.approx(300 / 400)
+    # noise is not in the reference: its one boundary (9) is false, nothing to recall -> F1 0.
+    assert (per["noise"]["boundary_precision"], per["noise"]["boundary_recall"], per["noise"]["boundary_f1"]) == (0, 1, 0)
+    assert per["noise"]["frame_precision"] == 0.0
+    # silence: reference {4, 6}, predicted {4.5, 6}: both matched within 0.5 s.
+    assert per["silence"]["boundary_f1"] == 1.0
+
+
+def test_each_boundary_is_matched_at_most_once():
+    # Two predictions around one reference boundary: one hit, one false alarm.
+    assert boundary_scores(np.array([5.0]), np.array([4.8, 5.2]), tolerance_s=0.5) == {
+        "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "n_ref": 1, "n_pred": 2, "n_matched": 1}
+    # Nearest-first pairing would take 1.5 <-> 1.4 (0.1 s) and leave 1.0 and 1.9 unmatched (0.9 s apart);
+    # the best one-to-one matching pairs 1.0 <-> 1.4 and 1.5 <-> 1.9 (0.4 s each): two hits.
+    pairs = match_boundaries(np.array([1.0, 1.5]), np.array([1.4, 1.9]), tolerance_s=0.45)
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    with pytest.raises(ValueError, match="tolerance_s=-1.0"):
+        match_boundaries(np.array([1.0]), np.array([1.0]), tolerance_s=-1)
+
+
+def test_evaluation_edge_cases():
+    one = frame((0, 10, "music"))
+    scores = evaluate_segments(one, one)
+    assert (scores["frame_accuracy"], scores["boundary_f1"], scores["segment_count_ratio"]) == (1.0, 1.0, 1.0)
+    assert math.isnan(scores["median_boundary_error_s"])  # no reference boundary to miss
+    assert evaluate_segments(REF, one)["median_boundary_error_s"] == math.inf
+    # A prediction split into two music rows is still one segment.
+    assert evaluate_segments(one, frame((0, 3, "music"), (3, 10, "music")))["n_pred_segments"] == 1
+    # Frames the reference leaves out are not scored; ones the prediction leaves out are errors.
+    partial = evaluate_segments(frame((0, 5, "music")), frame((0, 4, "music")), duration_s=10)
+    assert (partial["n_frames"], partial["frame_accuracy"]) == (500, pytest.approx(0.8))
+    # A configurable grid: 0.5-s frames over 10 s.
+    assert evaluate_segments(REF, PRED, resolution_s=0.5)["n_frames"] == 20
+    with pytest.raises(ValueError, match="resolution_s=0.0"):
+        evaluate_segments(REF, PRED, resolution_s=0)
+    with pytest.raises(ValueError, match="empty"):
+        evaluate_segments(frame(), PRED)
+
+
+def test_frame_labels_boundaries_and_normalisation_by_hand():
+    t = frame((0, 1, "a"), (1, 2, "a"), (2.5, 3, "b"))
+    assert rows(normalize_segments(t)) == [(0, 2, "a"), (2.5, 3, "b")]
+    labels = frame_labels(t, duration_s=3, resolution_s=0.5)  # centres 0.25, 0.75, ..., 2.75
+    assert labels.tolist() == ["a", "a", "a", "a", None, "b"]
+    assert segment_boundaries(t, duration_s=3).tolist() == [2.0, 2.5]  # coverage stops and starts
+    assert segment_boundaries(t, duration_s=3, label="a").tolist() == [2.0]
