@@ -435,16 +435,17 @@ def per_source_table(predictions: pd.DataFrame) -> pd.DataFrame:
         by accuracy, then by more clips first, then by name.
     """
     keys = ["source", "class"]
-    agg = {"clips": ("correct", "size"), "correct": ("correct", "sum"), "mean_p_true": ("p_true", "mean")} \
-        if "p_true" in predictions else {"clips": ("correct", "size"), "correct": ("correct", "sum")}
+    agg = {"clips": ("correct", "size"), "correct": ("correct", "sum")}
     if "fold" in predictions:
         agg = {"fold": ("fold", "first"), **agg}
+    if "p_true" in predictions:
+        agg["mean_p_true"] = ("p_true", "mean")
     table = predictions.groupby(keys, sort=True).agg(**agg).reset_index()
     table["correct"] = table["correct"].astype(int)
     table["accuracy"] = table["correct"] / table["clips"]
     wrong = predictions[~predictions["correct"].astype(bool)]
-    commonest = wrong.groupby(keys)["predicted"].agg(lambda s: s.value_counts().index[0]) if len(wrong) else {}
-    table["mostly_predicted_as"] = [commonest.get((s, c), "") if len(wrong) else "" for s, c in zip(table["source"], table["class"])]
+    commonest = {key: group.value_counts().index[0] for key, group in wrong.groupby(keys)["predicted"]}
+    table["mostly_predicted_as"] = [commonest.get(key, "") for key in zip(table["source"], table["class"])]
     columns = [c for c in ["source", "class", "fold", "clips", "correct", "accuracy", "mean_p_true", "mostly_predicted_as"]
                if c in table]
     table = table.sort_values(["accuracy", "clips", "source"], ascending=[True, False, True])
@@ -456,9 +457,8 @@ def per_fold_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.
 
     Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
     """
-    rows = []
+    rows, k_of = [], {c: k for k, c in enumerate(class_names)}
     for fold, group in predictions.groupby("fold", sort=True):
-        k_of = {c: k for k, c in enumerate(class_names)}
         m = classification_metrics(group["class"].map(k_of).to_numpy(), group["predicted"].map(k_of).to_numpy(),
                                    list(class_names))
         rows.append({"fold": int(fold), "sources": int(group["source"].nunique()), "clips": len(group),
