@@ -4,10 +4,10 @@ Notebook: 04_device_mismatch_finetune.ipynb
 
 Two layers, kept apart:
 
-- the **recording core** (no UI): :func:`input_device_status` says in plain words whether an input
-  device can be opened, :func:`record_clip` records one stretch of audio, and
-  :func:`record_clips` records ``n`` consecutive clips from one open stream and writes each as a
-  16-bit WAV file, returning the paths it wrote;
+- the **recording core** (no UI): :func:`record_clips` records ``n`` consecutive clips from one
+  open stream and writes each as a 16-bit WAV file, returning the paths it wrote. Devices are
+  opened through :mod:`audioclf_lib.soundio` (whose :func:`~audioclf_lib.soundio.input_device_status`
+  says in plain words whether an input device can be used);
 - the **widget** :class:`RecorderWidget` (ipywidgets): a device name, a class, a clip count,
   Record / Stop buttons, a progress bar and a status line. It runs :func:`record_clips` in a
   background thread and only displays what the core reports.
@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .soundio import SoundDeviceError, close_input_stream, input_device_status, open_input_stream
+
 __all__ = [
     "RecorderError",
-    "input_device_status",
-    "record_clip",
     "record_clips",
     "device_folder",
     "check_folder_name",
@@ -47,63 +47,65 @@ class RecorderError(RuntimeError):
     """Recording failed; the message says why in plain words (no device, no audio arriving...)."""
 
 
-def _sounddevice():
-    try:
-        import sounddevice as sd
-    except OSError as exc:  # the PortAudio shared library is missing
-        raise RecorderError(f"sounddevice cannot load PortAudio ({exc}); install libportaudio2") from None
-    return sd
-
-
-def input_device_status(device: int | str | None = None) -> tuple[bool, str]:
-    """Whether an input device can be used: ``(True, "name, N channels, rate Hz")`` or ``(False, reason)``.
+def check_folder_name(value: str, what: str) -> str:
+    """``value`` if it is a plain folder name (letters, digits, ``_ - .``); else ``ValueError`` naming ``what``.
 
     Notebook: 04_device_mismatch_finetune.ipynb
 
-    Never raises: a missing PortAudio library, no sound server or no input device all come
-    back as ``False`` with a sentence a user can act on.
+    Parameters
+    ----------
+    value : str
+        A device or class name that becomes a folder.
+    what : str
+        The argument's name, for the message (``"class_name"``).
+
+    Returns
+    -------
+    value : str
+        Unchanged.
     """
-    try:
-        sd = _sounddevice()
-    except RecorderError as exc:
-        return False, str(exc)
-    try:
-        info = sd.query_devices(device, kind="input")
-    except (sd.PortAudioError, ValueError) as exc:
-        return False, f"no input device ({str(exc).strip() or type(exc).__name__}): no microphone is connected or reachable"
-    if int(info.get("max_input_channels", 0)) < 1:
-        return False, f"device {info.get('name')!r} has no input channels"
-    return True, f"{info['name']}, {int(info['max_input_channels'])} input channel(s), default {info['default_samplerate']:g} Hz"
-
-
-def check_folder_name(value: str, what: str) -> str:
-    """``value`` if it is a plain folder name (letters, digits, ``_ - .``); else ``ValueError`` naming ``what``."""
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValueError(f"{what}={value!r}: use letters, digits, '_', '-' or '.' (it becomes a folder name)")
     return value
 
 
 def device_folder(root: str | Path, device_name: str) -> Path:
-    """``<root>/<device_name>``, with the name checked to be a plain folder name."""
+    """``<root>/<device_name>``, with the name checked to be a plain folder name.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder of all devices (``data/devices``).
+    device_name : str
+        A plain folder name (:func:`check_folder_name`).
+
+    Returns
+    -------
+    folder : Path
+    """
     return Path(root) / check_folder_name(device_name, "device_name")
 
 
 def count_clips(folder: str | Path, class_names: Sequence[str]) -> dict[str, int]:
-    """Number of ``.wav`` clips per class under ``folder/<class>/``."""
+    """Number of ``.wav`` clips per class under ``folder/<class>/``.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Parameters
+    ----------
+    folder : str or Path
+        One device's folder.
+    class_names : sequence of str
+
+    Returns
+    -------
+    counts : dict of str to int
+        Class -> number of clips (0 for a missing class folder).
+    """
     folder = Path(folder)
     return {c: len(list((folder / c).glob("*.wav"))) if (folder / c).is_dir() else 0 for c in class_names}
-
-
-def _open_stream(sd, sr: int, device, blocks: "queue.Queue[np.ndarray]", status_flags: list[str]):
-    def on_block(indata, frames, time_info, status):
-        if status:
-            status_flags.append(str(status))
-        blocks.put(indata[:, 0].copy())
-
-    try:
-        return sd.InputStream(samplerate=sr, channels=1, dtype="float32", device=device, callback=on_block)
-    except (sd.PortAudioError, ValueError) as exc:
-        raise RecorderError(f"cannot open the input device ({str(exc).strip()}): no microphone is connected or reachable") from None
 
 
 def record_clips(
@@ -128,9 +130,33 @@ def record_clips(
     existing file) and ``on_progress(k, n_clips, path)`` is called. Setting ``stop_event`` stops
     after the clip being recorded is dropped; the clips already written stay.
 
+    Parameters
+    ----------
+    n_clips : int
+        How many clips (>= 1).
+    folder : str or Path
+        The device's folder; clips go to ``folder/<class_name>/``.
+    class_name : str
+        A plain folder name.
+    seconds : float
+        Length of each clip, 0.1-600 s; each file holds ``round(seconds * sr)`` samples.
+    sr : int
+        Recording rate (Hz), 1000-192000.
+    device : int, str or None
+        Input device index or name (``None``: the default input).
+    prefix : str
+        File name prefix.
+    on_progress : callable, optional
+        ``on_progress(k, n_clips, path)`` after each clip is written.
+    stop_event : threading.Event, optional
+        Set it to stop after the current clip (which is dropped).
+    timeout_s : float
+        How long to wait for audio before giving up.
+
     Returns
     -------
-    paths : the files written, in order.
+    paths : list of Path
+        The files written, in order.
 
     Raises
     ------
@@ -148,13 +174,22 @@ def record_clips(
     check_folder_name(class_name, "class_name")
     check_folder_name(prefix, "prefix")
     out_dir = Path(folder) / class_name
-    sd = _sounddevice()
     n = int(round(seconds * sr))
     blocks: queue.Queue[np.ndarray] = queue.Queue()
     status_flags: list[str] = []
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written: list[Path] = []
-    with _open_stream(sd, sr, device, blocks, status_flags):
+
+    def on_block(block: np.ndarray, status) -> None:  # PortAudio's thread
+        if status:
+            status_flags.append(str(status))
+        blocks.put(block)
+
+    try:
+        stream, _ = open_input_stream(on_block, samplerate=sr, device=device)
+    except SoundDeviceError as exc:
+        raise RecorderError(str(exc)) from None
+    try:
         pending: list[np.ndarray] = []
         have = 0
         while len(written) < n_clips:
@@ -174,7 +209,7 @@ def record_clips(
                 out_dir.mkdir(parents=True, exist_ok=True)
                 k = len(written)
                 path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
-                while path.exists():  # a second session within the same second
+                while path.exists():  # a second recording within the same second
                     k += 1000
                     path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
                 # Written under a temporary name and renamed: an interrupted write never leaves half a clip.
@@ -184,33 +219,12 @@ def record_clips(
                 written.append(path)
                 if on_progress is not None:
                     on_progress(len(written), n_clips, path)
+    finally:
+        close_input_stream(stream)
     if status_flags:
         warnings.warn(f"the input stream reported {len(status_flags)} problem(s) ({status_flags[0]}): "
                       "some audio may have been dropped; a busy machine records gaps", stacklevel=2)
     return written
-
-
-def record_clip(seconds: float, *, sr: int = 16_000, device: int | str | None = None, timeout_s: float = 5.0) -> np.ndarray:
-    """Record ``seconds`` of audio from the input device: float32, shape ``(round(seconds * sr),)``.
-
-    Notebook: 04_device_mismatch_finetune.ipynb
-    """
-    if not 0.01 <= seconds <= 600:
-        raise ValueError(f"seconds={seconds} must lie between 0.01 and 600")
-    sd = _sounddevice()
-    n = int(round(seconds * sr))
-    blocks: queue.Queue[np.ndarray] = queue.Queue()
-    got: list[np.ndarray] = []
-    have = 0
-    with _open_stream(sd, sr, device, blocks, []):
-        while have < n:
-            try:
-                block = blocks.get(timeout=timeout_s)
-            except queue.Empty:
-                raise RecorderError(f"the input device delivered no audio for {timeout_s:g} s") from None
-            got.append(block)
-            have += len(block)
-    return np.concatenate(got)[:n]
 
 
 class RecorderWidget:

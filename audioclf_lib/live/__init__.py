@@ -20,12 +20,13 @@ One module per concern:
 Importing this package touches neither the audio system nor ipywidgets: ``sounddevice`` is
 imported when a microphone is opened, ``ipywidgets`` when a :class:`LiveDemo` is built.
 """
+from ..soundio import input_devices
 from .engine import LiveClassifier
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus, timer_text)
 from .harness import RoomPlayback, StreamRun, demo_clips, loopback_room_available, play_into_room, stream_clips
 from .render import save_window, spectrogram_png, spectrogram_rgb
-from .sources import FileSource, MicSource, Sink, Source, check_input_device, input_devices
+from .sources import FileSource, MicSource, Sink, Source, check_input_device
 from .ui import COLORS, MODEL_LABELS, LiveDemo, model_label
 
 __all__ = [

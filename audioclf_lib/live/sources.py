@@ -23,7 +23,6 @@ touches the audio system (and works where PortAudio is not installed).
 """
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -33,7 +32,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .. import soundio
 from ..audio import stream_blocks
+from ..soundio import SoundDeviceError
 from .events import LiveError
 
 __all__ = [
@@ -41,12 +42,8 @@ __all__ = [
     "Sink",
     "MicSource",
     "FileSource",
-    "import_sounddevice",
-    "input_devices",
     "check_input_device",
 ]
-
-log = logging.getLogger(__name__)
 
 
 class Sink:
@@ -113,52 +110,33 @@ class Source(Protocol):
 
 
 # --------------------------------------------------------------------------------------------
-# sounddevice
+# microphones, through the project's one sounddevice layer
 
-
-def import_sounddevice():
-    """``import sounddevice``, turning a missing PortAudio library into a :class:`LiveError`."""
-    try:
-        import sounddevice as sd
-    except OSError as exc:  # sounddevice raises OSError when libportaudio cannot be loaded
-        raise LiveError(
-            f"PortAudio is not installed, so no microphone can be used ({exc}). Install it "
-            "(Debian/Ubuntu: `sudo apt-get install libportaudio2`, or `make setup`), or choose the file source."
-        ) from None
-    return sd
-
-
-def input_devices() -> list[tuple[int, str]]:
-    """``(index, name)`` of every input device PortAudio lists (empty when none or no PortAudio)."""
-    try:
-        sd = import_sounddevice()
-        devices = sd.query_devices()
-    except Exception:  # noqa: BLE001 - any failure here means "no devices to offer"
-        return []
-    return [(i, d["name"]) for i, d in enumerate(devices) if d.get("max_input_channels", 0) > 0]
-
-
-def _device_error(exc: Exception, device) -> LiveError:
-    text = str(exc).strip() or type(exc).__name__
-    if "No input device matching" in text or "No device matching" in text:
-        names = ", ".join(repr(n) for _, n in input_devices()) or "none"
-        return LiveError(f"No input device matching {device!r}. Input devices: {names}.")
-    if "querying device -1" in text or "Invalid device" in text or "no default" in text.lower():
-        return LiveError("No input device: no microphone is connected, or the sound server is not running. "
-                         f"Connect a microphone, or choose the file source. ({text})")
-    return LiveError(f"Cannot open the input device {device if device is not None else '(default)'}: {text}")
+_ALTERNATIVE = "the file source"  # what the demo offers when no microphone can be used
 
 
 def check_input_device(device: int | str | None = None) -> str:
-    """Describe the input device that would be used (``"name, default 44100 Hz"``), or raise :class:`LiveError`."""
-    sd = import_sounddevice()
+    """Describe the input device a :class:`MicSource` would open, or raise :class:`LiveError` saying why none can.
+
+    Notebook: 05_live_demo.ipynb
+
+    :func:`audioclf_lib.soundio.check_input_device` with the demo's advice (choose the file source).
+
+    Parameters
+    ----------
+    device : int, str or None
+        A device index, a (part of a) device name, or ``None`` for the default input.
+
+    Returns
+    -------
+    description : str
+        ``"name, N input channel(s), default R Hz"``.
+    """
     try:
-        info = sd.query_devices(device, kind="input")
-    except (sd.PortAudioError, ValueError) as exc:
-        raise _device_error(exc, device) from None
-    if int(info.get("max_input_channels", 0)) < 1:
-        raise LiveError(f"Device {info.get('name')!r} has no input channels.")
-    return f"{info['name']}, default {info['default_samplerate']:g} Hz"
+        return soundio.check_input_device(device, alternative=_ALTERNATIVE)
+    except SoundDeviceError as exc:
+        raise LiveError(str(exc)) from None
+
 
 # --------------------------------------------------------------------------------------------
 # the sources
@@ -182,6 +160,7 @@ class MicSource:
         self.latency = latency
         self.sample_rate: int | None = None
         self._stream = None
+        self._stopping = False
 
     @property
     def name(self) -> str:
@@ -192,49 +171,40 @@ class MicSource:
         return self._stream is not None and self._stream.active
 
     def start(self, sink: Sink, preferred_rate: int) -> None:
-        sd = import_sounddevice()
-        rate = self.requested_rate or preferred_rate
-        try:
-            info = sd.query_devices(self.device, kind="input")
-            if int(info.get("max_input_channels", 0)) < 1:
-                raise LiveError(f"Device {info.get('name')!r} has no input channels.")
-            try:
-                sd.check_input_settings(self.device, channels=1, dtype="float32", samplerate=rate)
-            except (sd.PortAudioError, ValueError):
-                rate = int(info["default_samplerate"])  # the device's own rate; the worker resamples
-        except (sd.PortAudioError, ValueError) as exc:
-            raise _device_error(exc, self.device) from None
-        self.sample_rate = int(rate)
+        """Open the device and push every block into ``sink``; :class:`LiveError` with a sentence when it cannot.
 
-        def callback(indata, frames, time_info, status):  # PortAudio's thread: copy, count, return
-            sink.push(indata[:, 0].copy(), bool(status.input_overflow))
+        Parameters
+        ----------
+        sink : Sink
+            Where the blocks go (from PortAudio's callback thread).
+        preferred_rate : int
+            The model's rate (Hz), asked for unless ``samplerate`` was given; a device that
+            refuses it records at its own default rate.
+        """
+        self._stopping = False
 
-        def finished():  # the stream stopped without being asked: device gone, server died
-            if self._stream is not None:
+        def on_block(block, status):  # PortAudio's thread: hand over, count, return
+            sink.push(block, bool(status.input_overflow))
+
+        def on_finished():  # the stream stopped without being asked: device gone, server died
+            if not self._stopping:
                 sink.fail("The input device stopped delivering audio (unplugged, or the sound server stopped). "
                           "Press Start to try again.")
 
         try:
-            stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=1, dtype="float32",
-                                    blocksize=max(1, int(self.block_seconds * self.sample_rate)), latency=self.latency,
-                                    callback=callback, finished_callback=finished)
-            self._stream = stream
-            stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            self.stop()
-            raise _device_error(exc, self.device) from None
+            self._stream, self.sample_rate = soundio.open_input_stream(
+                on_block, samplerate=self.requested_rate or preferred_rate, device=self.device,
+                block_seconds=self.block_seconds, latency=self.latency, on_finished=on_finished, any_rate=True,
+                alternative=_ALTERNATIVE)
+        except SoundDeviceError as exc:
+            raise LiveError(str(exc)) from None
 
     def stop(self) -> None:
-        stream, self._stream = self._stream, None  # first, so finished() knows it was asked to stop
+        """Close the stream (idempotent, any thread)."""
+        self._stopping = True  # first, so on_finished knows it was asked to stop
+        stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-            except Exception:  # noqa: BLE001 - a vanished device may refuse; closing is what matters
-                pass
-            try:
-                stream.close()
-            except Exception:  # noqa: BLE001
-                log.debug("closing the input stream failed", exc_info=True)
+            soundio.close_input_stream(stream)
 
     def __repr__(self) -> str:
         return f"MicSource(device={self.device!r})"

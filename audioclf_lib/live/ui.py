@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SILENCE_DBFS
+from ..soundio import input_devices
 from .engine import LiveClassifier
 from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus
 from .render import save_window, spectrogram_png
-from .sources import FileSource, MicSource, check_input_device, input_devices
+from .sources import FileSource, MicSource, check_input_device
 
 __all__ = ["LiveDemo", "COLORS", "MODEL_LABELS", "model_label"]
 
