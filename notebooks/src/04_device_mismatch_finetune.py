@@ -46,6 +46,7 @@ DEVICE_NAME = "my_laptop"  # your recordings go to data/devices/<DEVICE_NAME>/<c
 RECORD_CLIPS = 10  # clips per class the recorder asks for
 
 # %%
+import copy
 import time
 
 import matplotlib.pyplot as plt
@@ -57,24 +58,21 @@ from IPython.display import display
 from audioclf_lib import viz
 from audioclf_lib.augment import mix_at_snr
 from audioclf_lib.cache import load_splits
-from audioclf_lib.checkpoint import CheckpointError, load_checkpoint
+from audioclf_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
-from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, capsule_response_db, devices_dir,
-                                  fan_noise, load_device_clips, mains_hum, select_clips, severity_profile, simulate,
-                                  write_device_clips)
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
+                                  finetune_for_device, finetune_on_recordings, load_device_clips, mains_hum, random_device_clips, select_clips,
+                                  severity_profile, simulate, simulate_clips, write_device_clips)
 from audioclf_lib.features import FeatureExtractor
-from audioclf_lib.finetune import finetune_for_device, finetune_on_recordings, save_device_checkpoint, train_robust
-from audioclf_lib.laptop_recipe import LaptopRecipe, join_windows
 from audioclf_lib.metrics import clip_bootstrap_ci
 from audioclf_lib.recorder import RecorderWidget, count_clips
 from audioclf_lib.runtime import setup_notebook
 from audioclf_lib.soundio import input_device_status
-from audioclf_lib.train import evaluate_windows
-from audioclf_lib.windows import eval_windows
+from audioclf_lib.train import TrainConfig, evaluate_windows, fit
+from audioclf_lib.windows import TrainWindows, eval_windows
 
-RECIPE = LaptopRecipe.quick() if QUICK else LaptopRecipe()  # seeds, clip counts, epochs, learning rates
-device = setup_notebook(seed=RECIPE.seed)
-CLASSES = RECIPE.classes
+device = setup_notebook(seed=SEED)
+CLASSES = ["music", "noise"]
 splits = load_splits(quick=QUICK)  # stops with "run 01_generate_spectrograms first" if it has not run
 ckpt_dir = run_checkpoints_dir(QUICK)
 try:
