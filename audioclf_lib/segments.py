@@ -311,8 +311,10 @@ def decide_windows(P: np.ndarray, silent_mask: np.ndarray | None, class_names: S
     silent = np.zeros(n, bool) if silent_mask is None else np.asarray(silent_mask, dtype=bool)
     if silent.shape != (n,):
         raise ValueError(f"silent_mask has shape {silent.shape}; expected ({n},) like the probabilities")
-    P = _check_probabilities(P.reshape(n, -1) if n == 0 else P, allow_nan_rows=silent)
     class_names = _check_class_names(class_names, policy)
+    if P.size == 0:
+        P = P.reshape(0, len(class_names))  # no windows yet (a live loop before its first decision)
+    P = _check_probabilities(P, allow_nan_rows=silent)
     if P.shape[1] != len(class_names):
         raise ValueError(f"probabilities have {P.shape[1]} classes but class_names has {len(class_names)}: {class_names}")
     thresholds = policy.threshold_vector(class_names)
@@ -622,17 +624,21 @@ def segment_probabilities(P: np.ndarray, levels_db: np.ndarray | None, *, policy
     n = len(P)
     if starts_s is None:
         starts_s = np.arange(n) * policy.hop_seconds
-    silent = None
-    if levels_db is not None and silence_dbfs is not None:
-        silence_dbfs = _finite_number("silence_dbfs", silence_dbfs, minimum=-math.inf)
-        levels = np.asarray(levels_db, dtype=np.float64).reshape(-1)
-        if levels.shape != (n,):
-            raise ValueError(f"levels_db has {levels.size} values for {n} windows")
-        if np.isnan(levels).any():
-            raise ValueError(f"level of window {int(np.flatnonzero(np.isnan(levels))[0])} is NaN")
-        silent = levels < silence_dbfs
-    labels, confidences = decide_windows(P, silent, class_names, policy)
+    labels, confidences = decide_windows(P, _silent_mask(levels_db, silence_dbfs, n), class_names, policy)
     return merge_segments(starts_s, labels, confidences, duration_s=duration_s, policy=policy)
+
+
+def _silent_mask(levels_db, silence_dbfs: float | None, n: int) -> np.ndarray | None:
+    """The level gate: ``levels_db < silence_dbfs`` per window (None when either is None)."""
+    if levels_db is None or silence_dbfs is None:
+        return None
+    silence_dbfs = _finite_number("silence_dbfs", silence_dbfs, minimum=-math.inf)
+    levels = np.asarray(levels_db, dtype=np.float64).reshape(-1)
+    if levels.shape != (n,):
+        raise ValueError(f"levels_db has {levels.size} values for {n} windows")
+    if np.isnan(levels).any():
+        raise ValueError(f"level of window {int(np.flatnonzero(np.isnan(levels))[0])} is NaN")
+    return levels < silence_dbfs  # -inf (digital silence) is silent too
 
 
 class Segmenter:
@@ -672,9 +678,7 @@ class Segmenter:
                       causal: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Per-window labels and confidences (:func:`decide_windows` after the gate)."""
         P = np.asarray(P, dtype=np.float64)
-        silent = None
-        if levels_db is not None and self.silence_dbfs is not None:
-            silent = np.asarray(levels_db, dtype=np.float64).reshape(-1) < self.silence_dbfs
+        silent = _silent_mask(levels_db, self.silence_dbfs, len(P))
         return decide_windows(P, silent, self.class_names, self.policy, causal=causal)
 
     def segment(self, P: np.ndarray, levels_db: np.ndarray | None = None, *, duration_s: float,

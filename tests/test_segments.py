@@ -107,6 +107,9 @@ def test_silence_splits_runs_and_is_not_smoothed_across():
     assert labels.tolist() == ["music", "music", "silence", "speech"]
     np.testing.assert_allclose(conf, [0.8, 0.8, 1.0, 0.6])
     assert rows(seg(P, levels, smoothing="mean")) == [(0, 2, "music"), (2, 3, "silence"), (3, 4, "speech")]
+    # Digital silence (-inf dBFS) is gated too; no windows at all is no decision.
+    assert rows(seg(probs(M, M), [-np.inf, LOUD])) == [(0, 1, "silence"), (1, 2, "music")]
+    assert decide_windows(np.zeros((0, 3)), None, CLASSES, DecisionPolicy())[0].size == 0
 
 
 def test_class_thresholds_reject_to_unknown_with_the_winners_confidence():
@@ -282,6 +285,34 @@ def test_bad_inputs_raise_with_the_value():
         segment_probabilities(probs(M, M), [LOUD], policy=policy, class_names=CLASSES, duration_s=2)
     with pytest.raises(ValueError, match="end 1.0 <= start 2.0"):
         check_segments(pd.DataFrame({"start": [2.0], "end": [1.0], "label": ["a"]}))
+
+
+def test_smoothing_helps_on_a_simulated_long_recording():
+    # A 210-s recording of known segments (boundaries off the 5-s window grid), classified by a
+    # simulated model: each 5-s window (hop 5 s) gets its centre's class, or a random one 15 % of
+    # the time; silent windows are gated. Smoothing must cut the flicker without losing the content.
+    labels = ["music", "silence", "speech", "noise", "speech", "silence", "music", "noise"]
+    ends = np.cumsum([40, 6, 35, 25, 50, 4, 30, 20]).astype(float)
+    reference = pd.DataFrame({"start": np.r_[0.0, ends[:-1]], "end": ends, "label": labels})
+    rng = np.random.default_rng(0)
+    starts = np.arange(0.0, ends[-1] - 2.5, 5.0)
+    truth = np.array(labels)[np.searchsorted(ends, starts + 2.5, side="right")]
+    P = np.full((starts.size, 3), 0.1)
+    levels = np.where(truth == "silence", QUIET, LOUD)
+    for i, label in enumerate(truth):
+        if label != "silence":
+            P[i, CLASSES.index(label) if rng.random() > 0.15 else rng.integers(3)] = 0.8
+    scores = {}
+    for smoothing in ("none", "median", "viterbi"):
+        policy = DecisionPolicy(window_seconds=5, smoothing=smoothing, switch_penalty=4, min_segment_seconds=3)
+        predicted = segment_probabilities(P, levels, policy=policy, class_names=CLASSES, duration_s=ends[-1])
+        check_segments(predicted, duration_s=ends[-1], tiled=True)
+        scores[smoothing] = evaluate_segments(reference, predicted, tolerance_s=2.5)
+    assert scores["none"]["segment_count_ratio"] > 1.5  # flicker: more than twice the true segments
+    for smoothing in ("median", "viterbi"):
+        assert scores[smoothing]["frame_accuracy"] > max(0.9, scores["none"]["frame_accuracy"])
+        assert scores[smoothing]["segment_count_ratio"] <= 1.5
+        assert scores[smoothing]["median_boundary_error_s"] <= 2.5  # half a window
 
 
 # -- formats ----------------------------------------------------------------------------------------
