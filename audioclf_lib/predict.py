@@ -6,7 +6,7 @@ notebook measures is what a user gets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .features import FeatureExtractor
 from .runtime import default_device, release_free_memory
 
-__all__ = ["Prediction", "Predictor"]
+__all__ = ["Prediction", "Predictor", "decide_window"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,56 @@ class Prediction:
     @property
     def is_silence(self) -> bool:
         return self.label == "silence"
+
+
+_LONG_WINDOWS = ("mean", "centre")
+
+
+def decide_window(predictor, window: np.ndarray, *, silence_dbfs: float | None,
+                  long_window: str = "mean") -> Prediction:
+    """The decision for one window: the silence gate, then the model on one or more model-length pieces.
+
+    Notebook: 05_live_demo.ipynb (the live loop); :meth:`Predictor.predict` (notebook 02) and
+    :meth:`Predictor.decide` decide through it too, so the CLI, evaluation and the live demo share
+    one gate and one long-window policy.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        Or anything with its ``config``, ``class_names`` and ``probabilities(windows)``.
+    window : np.ndarray, shape (n,), float32
+        Audio at ``predictor.config.sample_rate``, at least one FFT frame long.
+    silence_dbfs : float or None
+        A window whose loud frames (:func:`~audioclf_lib.audio.loud_level_dbfs`) stay below this
+        level is ``"silence"``, without running the model; ``None`` disables the gate.
+    long_window : {"mean", "centre"}
+        A window shorter than the model's is wrapped to its length. A longer one is classified as
+        the mean over half-overlapping model-length pieces (``"mean"``, renormalised: the live
+        loop's longer decision windows) or by its centre piece (``"centre"``: one window of a
+        longer clip, :meth:`Predictor.predict`).
+
+    Returns
+    -------
+    prediction : Prediction
+        ``latency_ms`` is the time of the gate, front end and model.
+    """
+    if long_window not in _LONG_WINDOWS:
+        raise ValueError(f"long_window={long_window!r}; expected one of {_LONG_WINDOWS}")
+    t0 = time.perf_counter()
+    level = loud_level_dbfs(window)
+    if silence_dbfs is not None and level < silence_dbfs:  # the gate of audio.is_silent
+        return Prediction("silence", 1.0, {}, level, (time.perf_counter() - t0) * 1e3)
+    n = predictor.config.window_samples
+    if long_window == "mean":
+        batch = segment(window, n, hop=n // 2)[0] if window.size > n else fix_length(window, n)[None]
+        probs = predictor.probabilities(batch).mean(axis=0)
+        probs = probs / probs.sum()
+    else:
+        probs = predictor.probabilities(fix_length(window, n, offset=(window.size - n) // 2)[None])[0]
+    k = int(np.argmax(probs))
+    names = predictor.class_names
+    return Prediction(names[k], float(probs[k]), dict(zip(names, map(float, probs))), level,
+                      (time.perf_counter() - t0) * 1e3)
 
 
 class Predictor:
@@ -120,20 +170,51 @@ class Predictor:
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.class_names)), np.float32)
 
     def predict(self, y: np.ndarray, sr: int) -> Prediction:
-        """Classify one window (any rate, any length: cropped or wrapped to the model's window).
+        """Classify one window (any rate, any length: its centre piece, or wrapped, at the model's length).
 
-        A window below the silence gate is reported as ``"silence"`` without running the model.
+        Notebook: 02_train_cnn.ipynb
+
+        A window below the silence gate is reported as ``"silence"`` without running the model
+        (:func:`decide_window`).
+
+        Parameters
+        ----------
+        y : np.ndarray, shape (n,) or (n, channels)
+            Audio at ``sr``.
+        sr : int
+            Its sample rate.
+
+        Returns
+        -------
+        prediction : Prediction
+            ``latency_ms`` includes resampling.
         """
+        return self._decide(y, sr, "centre")
+
+    def decide(self, window: np.ndarray, sr: int) -> Prediction:
+        """The live loop's decision for a window of any length (any rate): the gate, then the mean over
+        half-overlapping model-length pieces when it is longer than the model's window.
+
+        Notebook: 05_live_demo.ipynb
+
+        Parameters
+        ----------
+        window : np.ndarray, shape (n,) or (n, channels)
+            Audio at ``sr``.
+        sr : int
+            Its sample rate.
+
+        Returns
+        -------
+        prediction : Prediction
+            See :func:`decide_window`; ``latency_ms`` includes resampling.
+        """
+        return self._decide(window, sr, "mean")
+
+    def _decide(self, y: np.ndarray, sr: int, long_window: str) -> Prediction:
         t0 = time.perf_counter()
-        y = self._prepare(y, sr)
-        level = loud_level_dbfs(y)
-        if self.silence_dbfs is not None and level < self.silence_dbfs:  # the gate of audio.is_silent
-            return Prediction("silence", 1.0, {}, level, (time.perf_counter() - t0) * 1e3)
-        window = fix_length(y, self.config.window_samples, offset=(y.size - self.config.window_samples) // 2)
-        probs = self.probabilities(window[None])[0]
-        k = int(np.argmax(probs))
-        return Prediction(self.class_names[k], float(probs[k]), dict(zip(self.class_names, map(float, probs))),
-                          level, (time.perf_counter() - t0) * 1e3)
+        out = decide_window(self, self._prepare(y, sr), silence_dbfs=self.silence_dbfs, long_window=long_window)
+        return replace(out, latency_ms=(time.perf_counter() - t0) * 1e3)
 
     def predict_segments(self, y: np.ndarray, sr: int, *, window_seconds: float | None = None,
                          hop_seconds: float | None = None) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SILENCE_DBFS, fix_length, loud_level_dbfs, segment
+from ..audio import SILENCE_DBFS
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus)
 from .sources import MicSource, Sink, Source
@@ -275,23 +275,6 @@ class LiveClassifier:
         self.close()
 
     # -- the worker ---------------------------------------------------------------------------------
-    def _classify(self, window: np.ndarray, sr: int) -> tuple[str, float, dict, float]:
-        """(label, confidence, probabilities, level) for one window; gate + one or more model windows."""
-        p = self.predictor
-        level = loud_level_dbfs(window)
-        gate = self.silence_dbfs
-        if gate is not None and level < gate:  # the gate of audio.is_silent
-            return "silence", 1.0, {}, level
-        n = p.config.window_samples
-        if window.size <= n:
-            batch = fix_length(window, n)[None]
-        else:  # a longer decision window: the mean over model-length pieces (half-overlapping)
-            batch, _ = segment(window, n, hop=n // 2)
-        probs = p.probabilities(batch).mean(axis=0)
-        probs = probs / probs.sum()
-        k = int(np.argmax(probs))
-        return p.class_names[k], float(probs[k]), dict(zip(p.class_names, map(float, probs))), level
-
     def _run(self, sink: Sink, source) -> None:
         self.worker_native_id = threading.get_native_id()
         cpu0 = time.thread_time()
@@ -310,6 +293,8 @@ class LiveClassifier:
 
     def _loop(self, sink: Sink, source, cpu0: float) -> None:
         import soxr
+
+        from ..predict import decide_window  # here, not at import: importing the live package loads no torch
 
         p = self.predictor
         sr = p.config.sample_rate
@@ -390,8 +375,8 @@ class LiveClassifier:
                 window = buf[filled - n - extra : filled - extra].copy()
                 since_decision = min(extra, n - 1)
             t0 = time.perf_counter()
-            try:
-                label, conf, probs, level = self._classify(window, sr)
+            try:  # the gate and the long-window policy of every other decision in the project
+                decision = decide_window(p, window, silence_dbfs=self.silence_dbfs)
             except Exception as exc:  # noqa: BLE001 - a model that raises stops the loop with a sentence
                 self.last_exception = exc
                 log.debug("the model failed", exc_info=True)
@@ -401,6 +386,7 @@ class LiveClassifier:
             inference_ms = (time.perf_counter() - t0) * 1e3
             if self._stop.is_set():
                 return  # Stop pressed during inference: publish nothing after Stop
+            label, conf, probs, level = decision.label, decision.confidence, decision.probabilities, decision.level_dbfs
             raw = dict(probs)
             if label == "silence":
                 recent.clear()
