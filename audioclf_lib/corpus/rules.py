@@ -100,7 +100,10 @@ def check_allowed(registry: str, spec: str) -> None:
 
 @dataclass(frozen=True)
 class Archive:
-    """A zip-format archive inside a package (``.zip``, ``.pk3``, ``.wz``) to unpack first.
+    """An archive inside a package to unpack first.
+
+    Zip files under any name (``.zip``, ``.pk3``, ``.wz``), compiled Qt resources
+    (``.rcc``) and OpenTTD sound catalogues (``.cat``) are understood.
 
     Only audio members matching ``members`` are unpacked, into ``<path>.d/`` next to where
     the archive was; the archive itself is deleted afterwards (some are gigabytes).
@@ -132,15 +135,14 @@ class Rule:
         as ``<label>/<source>__<name>.ogg``.
     registry : one of :data:`REGISTRIES`.
     packages : package names (with an optional version pin) whose trees are searched.
-    where : folder inside each package tree (or inside the unpacked ``archive``) to search;
-        ``""`` is the whole tree.
+    where : folder inside each package tree to search (``""``: the whole tree); an archive's
+        audio is unpacked beside it into ``<archive path>.d/``.
     include, exclude : regexes searched in the file's path relative to ``where``, written
         with a leading ``/`` (so ``^/music/`` anchors at ``where``); a file is taken when it
         matches ``include`` and does not match ``exclude`` (``""`` excludes nothing).
     license : the licence as verified in the package's ``copyright`` file (or its metadata).
     note : what the files really contain and why they carry this label.
-    archive : a zip-format archive inside the package to unpack first; ``where`` is then
-        relative to the unpacked archive.
+    archives : archives inside the package(s) to unpack first (see :class:`Archive`).
     max_files : at most this many files (a spread chosen by a stable hash of their paths);
         ``None`` leaves it to the build's default.
     max_clips_per_file : at most this many clips cut from one file; ``None`` leaves it to
@@ -156,7 +158,7 @@ class Rule:
     where: str = ""
     include: str = AUDIO_PATTERN
     exclude: str = ""
-    archive: Archive | None = None
+    archives: tuple[Archive, ...] = ()
     max_files: int | None = None
     max_clips_per_file: int | None = None
     _patterns: tuple[re.Pattern, re.Pattern | None] = field(init=False, repr=False, compare=False)
@@ -172,6 +174,8 @@ class Rule:
             raise ValueError(f"rule {self.source!r}: packages={self.packages!r}; expected a non-empty tuple")
         for spec in self.packages:
             check_allowed(self.registry, spec)
+        if isinstance(self.archives, Archive) or not all(isinstance(a, Archive) for a in self.archives):
+            raise ValueError(f"rule {self.source!r}: archives={self.archives!r}; expected a tuple of Archive")
         for knob in ("max_files", "max_clips_per_file"):
             value = getattr(self, knob)
             if value is not None and value < 1:
