@@ -264,6 +264,31 @@ def test_save_window_writes_the_spectrogram_and_the_audio(predictors, clips, tmp
     assert image.size == (313, 128) and image.mode == "RGB"  # 313 frames x 64 mel bands, 2 pixels each
 
 
+def test_the_live_loop_decides_as_the_predictor_does(predictors, clips):
+    """One decision path: a 7.5-s window (longer than the model's 5 s) gets Predictor.decide's probabilities."""
+    engine = LiveClassifier(predictors[2], source=FileSource(audio_of(clips["music"], 8.0), SR, speed=8.0),
+                            window_seconds=7.5)
+    engine.start()
+    assert engine.join(30) and len(engine.results) == 1
+    r = engine.results[0]
+    assert r.audio.size == int(7.5 * SR)
+    offline = predictors[2].decide(r.audio, SR)
+    assert offline.label == r.label == "music"
+    np.testing.assert_allclose([r.raw_probabilities[c] for c in offline.probabilities],
+                               list(offline.probabilities.values()), rtol=1e-6)
+
+
+def test_spectrogram_uses_the_models_front_end(predictors):
+    from audioclf_lib.config import FeatureConfig
+    from audioclf_lib.live import spectrogram_rgb
+
+    y = np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32) * 0.1
+    assert spectrogram_rgb(y, SR, extractor=predictors[2].extractor).shape == (64, 313, 3)
+    assert spectrogram_rgb(y, SR, config=FeatureConfig(n_mels=128, hop_length=320)).shape == (128, 251, 3)
+    with pytest.raises(ValueError, match="sr=44100"):
+        spectrogram_rgb(y, 44_100, extractor=predictors[2].extractor)
+
+
 # --------------------------------------------------------------------------------------------
 # the UI, without a browser (the widgets' values are what the browser shows)
 
@@ -294,6 +319,30 @@ def test_ui_shows_result_progress_spectrogram_history_and_saves_debug_windows(pr
     assert demo.stats_line.value.startswith("Overflows: 0 | dropped blocks: 0 | decisions: 1")
     assert sorted(p.suffix for p in demo.saved) == [".png", ".wav"] and all(p.is_file() for p in demo.saved)
     assert demo.start_button.disabled is False and demo.stop_button.disabled is True and "Stopped" in demo.status.value
+
+
+def test_ui_window_follows_the_models_feature_config_until_the_slider_moves(clips, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from audioclf_lib.config import FeatureConfig
+    from audioclf_lib.live import ui
+
+    configs = {"five": FeatureConfig(), "three": FeatureConfig(window_seconds=3.0, hop_length=320)}
+    monkeypatch.setattr(ui, "_model_config", lambda name: configs.get(str(name), FeatureConfig()))
+    demo = ui.LiveDemo(models=["five", "three"], model="three", files={"music": clips["music"][:1]}, source="file:music")
+    assert demo.window_slider.value == 3.0 and demo.timer.value == "Recording… 0.0 s / 3.0 s"
+    assert Image.open(io.BytesIO(demo.spectrogram.value)).size == (1 + 48_000 // 320, 128)
+    demo.model_choice.value = "five"
+    assert demo.window_slider.value == 5.0 and "Duration: 5.0s" in demo.device_line.value
+    demo.start()  # the checkpoint does not exist: Start fails, after handing the settings to the engine
+    assert demo.engine.window_seconds is None, "the default window is the model's"
+    demo.window_slider.value = 4.0
+    demo.model_choice.value = "three"
+    assert demo.window_slider.value == 4.0, "a window the user chose stays"
+    demo.start()
+    assert demo.engine.window_seconds == 4.0
 
 
 def test_ui_reports_a_missing_model_and_no_models_in_plain_words(clips, tmp_path, monkeypatch):

@@ -15,16 +15,15 @@ from .events import LiveResult
 
 __all__ = ["spectrogram_rgb", "spectrogram_png", "save_window"]
 
-_CACHE: dict = {}  # default extractors per rate and colour tables per colormap: built once, reused per frame
+_CACHE: dict = {}  # front ends per feature config and colour tables per colormap: built once, reused per frame
 
 
-def _default_extractor(sr: int):
-    from ..config import FeatureConfig
+def _extractor(config):
     from ..features import FeatureExtractor
 
-    if ("extractor", sr) not in _CACHE:
-        _CACHE[("extractor", sr)] = FeatureExtractor(FeatureConfig(sample_rate=sr)).eval()
-    return _CACHE[("extractor", sr)]
+    if ("extractor", config) not in _CACHE:
+        _CACHE[("extractor", config)] = FeatureExtractor(config).eval()
+    return _CACHE[("extractor", config)]
 
 
 def _lut(colormap: str) -> np.ndarray:
@@ -35,7 +34,7 @@ def _lut(colormap: str) -> np.ndarray:
     return _CACHE[("lut", colormap)]
 
 
-def spectrogram_rgb(y: np.ndarray, sr: int, *, extractor=None, width: int | None = None,
+def spectrogram_rgb(y: np.ndarray, sr: int, *, extractor=None, config=None, width: int | None = None,
                     colormap: str = "magma", floor_db: float = -20.0) -> np.ndarray:
     """Log-mel image of ``y``, low bands at the bottom, no figure involved.
 
@@ -52,10 +51,13 @@ def spectrogram_rgb(y: np.ndarray, sr: int, *, extractor=None, width: int | None
     y : np.ndarray, shape (n,)
         Audio at ``sr`` (at least one FFT frame is drawn; shorter audio is zero-padded).
     sr : int
-        Sample rate of ``y``; it must be the extractor's rate.
+        Sample rate of ``y``; it must be the front end's rate.
     extractor : FeatureExtractor, optional
         The model's front end (``predictor.extractor``), so the picture has the model's mel bands,
-        FFT, hop and range. Default: the project's default front end at ``sr``.
+        FFT, hop and range.
+    config : FeatureConfig, optional
+        Without ``extractor``: the model's feature config (``predictor.config``), whose front end
+        is built once and kept. Without either: the project's default config at ``sr``.
     width : int, optional
         Pad (darkest colour) or crop to this many frames, so a window that is still filling up
         grows from the left.
@@ -70,9 +72,14 @@ def spectrogram_rgb(y: np.ndarray, sr: int, *, extractor=None, width: int | None
     """
     import torch
 
-    extractor = extractor if extractor is not None else _default_extractor(sr)
+    from ..config import FeatureConfig
+
+    if extractor is None:
+        extractor = _extractor(config if config is not None else FeatureConfig(sample_rate=sr))
     lut = _lut(colormap)
     cfg = extractor.config
+    if cfg.sample_rate != sr:
+        raise ValueError(f"sr={sr} Hz, but the front end runs at {cfg.sample_rate} Hz: resample the audio first")
     y = np.asarray(y, dtype=np.float32)
     if y.size < cfg.n_fft:
         y = np.pad(y, (0, cfg.n_fft - y.size))
@@ -87,14 +94,15 @@ def spectrogram_rgb(y: np.ndarray, sr: int, *, extractor=None, width: int | None
     return lut[idx]
 
 
-def spectrogram_png(y: np.ndarray, sr: int, *, extractor=None, scale: int = 2, width: int | None = None) -> bytes:
+def spectrogram_png(y: np.ndarray, sr: int, *, extractor=None, config=None, scale: int = 2,
+                    width: int | None = None) -> bytes:
     """:func:`spectrogram_rgb` as PNG bytes, each mel band ``scale`` pixels high (for an ``ipywidgets.Image``).
 
     Notebook: 05_live_demo.ipynb
 
     Parameters
     ----------
-    y, sr, extractor, width
+    y, sr, extractor, config, width
         As for :func:`spectrogram_rgb`.
     scale : int
         Pixels per mel band (vertical).
@@ -106,7 +114,7 @@ def spectrogram_png(y: np.ndarray, sr: int, *, extractor=None, scale: int = 2, w
     """
     from PIL import Image
 
-    rgb = spectrogram_rgb(y, sr, extractor=extractor, width=width)
+    rgb = spectrogram_rgb(y, sr, extractor=extractor, config=config, width=width)
     if scale > 1:
         rgb = np.repeat(rgb, scale, axis=0)
     buf = io.BytesIO()

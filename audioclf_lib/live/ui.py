@@ -23,7 +23,7 @@ import numpy as np
 from ..audio import SILENCE_DBFS
 from ..soundio import input_devices
 from .engine import LiveClassifier
-from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus
+from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus, timer_text
 from .render import save_window, spectrogram_png
 from .sources import FileSource, MicSource, check_input_device
 
@@ -50,6 +50,25 @@ def model_label(name: str | Path) -> str:
     if path.suffix == ".pt" and path.resolve().parent.parent == devices_dir().resolve():
         return f"yours ({path.parent.name}): {path.stem}"
     return MODEL_LABELS.get(path.stem, path.stem)
+
+
+_CONFIGS: dict = {}  # (checkpoint path, mtime) -> its FeatureConfig: read once per model, not per redraw
+
+
+def _model_config(name: str | Path):
+    """The :class:`~audioclf_lib.config.FeatureConfig` a checkpoint carries; the project's default when it cannot
+    be read (Start then says why, in the status line)."""
+    from ..checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+    from ..config import FeatureConfig
+
+    try:
+        path = resolve_checkpoint(name)
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in _CONFIGS:
+            _CONFIGS[key] = load_checkpoint(path).feature_config
+        return _CONFIGS[key]
+    except (CheckpointError, OSError):
+        return FeatureConfig()
 
 
 def _short_path(path: Path) -> str:
@@ -88,13 +107,23 @@ class LiveDemo:
     files : label -> file(s) offered as input sources besides the microphones (played in real time).
     source : the input selected at first: ``"mic"`` (default microphone), ``"file:<label>"``, or
         ``None`` (the microphone when one can be opened, else the first file).
+    mode : ``"windows"`` (back-to-back) or ``"sliding"``, selected at first.
+    window_seconds : audio per decision; ``None`` (default): the chosen model's window, following the
+        model chooser until the window slider is moved.
+    hop_seconds, smoothing : sliding mode, see :class:`~audioclf_lib.live.engine.LiveClassifier`.
+    silence_dbfs : the silence gate (dBFS), adjustable while running.
     debug_dir : where the debug switch saves classified windows (PNG + WAV).
     device : ``"cuda"`` / ``"cpu"`` / ``None`` (CUDA when available), passed to the Predictor.
+    history : how many past decisions the history strip shows.
+
+    The spectrogram and the timer take their sizes (window, rate, hop) from the model's
+    :class:`~audioclf_lib.config.FeatureConfig`, and the spectrogram is drawn with the model's
+    front end once it is loaded.
     """
 
     def __init__(self, *, models: Sequence[str | Path] | None = None, model: str | None = None,
                  files: Mapping[str, str | Path | Sequence[str | Path]] | None = None, source: str | None = None,
-                 mode: str = "windows", window_seconds: float = 5.0, hop_seconds: float = 0.5, smoothing: int = 3,
+                 mode: str = "windows", window_seconds: float | None = None, hop_seconds: float = 0.5, smoothing: int = 3,
                  silence_dbfs: float = SILENCE_DBFS, debug_dir: str | Path | None = None, device: str | None = None,
                  history: int = 12):
         import ipywidgets as w
@@ -106,6 +135,11 @@ class LiveDemo:
         self.files = {k: ([v] if isinstance(v, (str, Path)) else list(v)) for k, v in (files or {}).items()}
         names = [str(m) for m in models] if models is not None else \
             list(bundled_checkpoints()) + [str(p) for p in device_checkpoints().values()]
+        chosen = model if model in names else \
+            ("music-speech-noise" if model is None and "music-speech-noise" in names else (names[0] if names else ""))
+        config = _model_config(chosen)
+        #: the window follows the chosen model's until the user moves the window slider
+        self._window_from_model = window_seconds is None
         self.engine = LiveClassifier(model or (names[0] if names else "music-speech-noise"), mode=mode,
                                      window_seconds=window_seconds, hop_seconds=hop_seconds, smoothing=smoothing,
                                      silence_dbfs=silence_dbfs, device=device)
@@ -125,7 +159,7 @@ class LiveDemo:
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
                                         layout=w.Layout(width="360px"))
         self.progress.add_class("live-progress")
-        self.timer = w.Label("Recording… 0.0 s / 5.0 s")
+        self.timer = w.Label(timer_text(0.0, window_seconds or config.window_seconds))
         self.timer.add_class("live-timer")
         self.spectrogram = w.Image(format="png", layout=w.Layout(width="480px", height="128px"))
         self.spectrogram.add_class("live-spectrogram")
@@ -140,11 +174,8 @@ class LiveDemo:
 
         style = {"description_width": "110px"}
         options = [(model_label(n), n) for n in names]
-        self.model_choice = w.Dropdown(options=options or [("no trained model found", "")],
-                                       value=(model if model in names else (names[0] if names else "")),
+        self.model_choice = w.Dropdown(options=options or [("no trained model found", "")], value=chosen,
                                        description="model", style=style, layout=w.Layout(width="420px"))
-        if model is None and "music-speech-noise" in names:
-            self.model_choice.value = "music-speech-noise"
         self.model_choice.add_class("live-model")
         self.source_choice = w.Dropdown(options=self._source_options(), description="input", style=style,
                                         layout=w.Layout(width="420px"))
@@ -152,7 +183,7 @@ class LiveDemo:
         self.source_choice.value = self._default_source(source)
         self.mode_choice = w.ToggleButtons(options=[("back-to-back", "windows"), ("sliding", "sliding")], value=mode,
                                            description="mode", style={**style, "button_width": "120px"})
-        self.window_slider = w.FloatSlider(value=window_seconds, min=1.0, max=10.0, step=0.5, description="window (s)",
+        self.window_slider = w.FloatSlider(value=window_seconds or config.window_seconds, min=1.0, max=10.0, step=0.5, description="window (s)",
                                            style=style, readout_format=".1f")
         self.hop_slider = w.FloatSlider(value=hop_seconds, min=0.1, max=5.0, step=0.1, description="hop (s)",
                                         style=style, readout_format=".1f", disabled=mode != "sliding")
@@ -166,8 +197,9 @@ class LiveDemo:
         self.stop_button.on_click(lambda _: self.stop())
         self.mode_choice.observe(lambda ch: setattr(self.hop_slider, "disabled", ch["new"] != "sliding"), "value")
         self.silence_slider.observe(self._on_silence, "value")
-        self.model_choice.observe(lambda _: self._show_device_line(), "value")
-        self.window_slider.observe(lambda _: self._show_device_line(), "value")
+        self.model_choice.observe(self._on_model, "value")
+        self.window_slider.observe(self._on_window, "value")
+        self._following = False  # True while the window slider is moved to follow the model
         self._settings = [self.model_choice, self.source_choice, self.mode_choice, self.window_slider, self.hop_slider]
 
         settings = w.VBox([self.model_choice, self.source_choice, self.mode_choice,
@@ -180,7 +212,8 @@ class LiveDemo:
             w.HBox([self.start_button, self.stop_button]),
             self.device_line, self.stats_line, settings,
         ], layout=w.Layout(padding="6px"))
-        self.spectrogram.value = spectrogram_png(np.zeros(16000 * 5, np.float32), 16000, width=313)
+        self.spectrogram.value = spectrogram_png(np.zeros(config.window_samples, np.float32), config.sample_rate,
+                                                 config=config, width=config.n_frames)
         self._show_device_line()
         self._show_stats()
         self._show_history()
@@ -274,7 +307,7 @@ class LiveDemo:
         e = self.engine
         e.model = self.model_choice.value
         e.mode = self.mode_choice.value
-        e.window_seconds = float(self.window_slider.value)
+        e.window_seconds = None if self._window_from_model else float(self.window_slider.value)
         e.hop_seconds = float(self.hop_slider.value)
         e.silence_dbfs = float(self.silence_slider.value)
         self.update_latency_ms.clear()
@@ -311,6 +344,26 @@ class LiveDemo:
     def _on_silence(self, change) -> None:
         self.engine.silence_dbfs = float(change["new"])  # read by the worker for every window
 
+    def _on_model(self, change) -> None:
+        if self._window_from_model:
+            self._following = True
+            try:
+                self.window_slider.value = _model_config(change["new"]).window_seconds
+            finally:
+                self._following = False
+        self._show_device_line()
+
+    def _on_window(self, change) -> None:
+        if not self._following:  # the user chose a window: it no longer follows the model
+            self._window_from_model = False
+        self._show_device_line()
+
+    def _draw_spectrogram(self, y: np.ndarray, sr: int, n_samples: int) -> None:
+        """Show ``y`` through the loaded model's front end, as wide as ``n_samples`` of frames (worker thread)."""
+        p = self.engine.predictor
+        self.spectrogram.value = spectrogram_png(y, sr, extractor=getattr(p, "extractor", None), config=p.config,
+                                                 width=1 + n_samples // p.config.hop_length)
+
     # -- events from the worker thread ---------------------------------------------------------------
     def _on_event(self, event) -> None:
         if isinstance(event, LiveProgress):
@@ -319,8 +372,7 @@ class LiveDemo:
             now = time.monotonic()
             if now - self._last_spec >= _SPEC_INTERVAL_S and event.audio.size:
                 self._last_spec = now
-                frames = 1 + int(round(event.window_s * event.sample_rate)) // 256
-                self.spectrogram.value = spectrogram_png(event.audio, event.sample_rate, width=frames)
+                self._draw_spectrogram(event.audio, event.sample_rate, int(round(event.window_s * event.sample_rate)))
             self._show_stats()
         elif isinstance(event, LiveResult):
             self._on_result(event)
@@ -334,12 +386,12 @@ class LiveDemo:
         self.result.value = _result_html(r.label.upper(), detail, color)
         self._history.append((r.label, r.confidence))
         self._show_history()
-        frames = 1 + r.audio.size // 256
-        self.spectrogram.value = spectrogram_png(r.audio, r.sample_rate, width=frames)
+        self._draw_spectrogram(r.audio, r.sample_rate, r.audio.size)
         self._last_spec = time.monotonic()
         if self.debug_toggle.value:
             try:
-                self.saved.extend(save_window(r, _full_path(self.debug_folder.value)))
+                self.saved.extend(save_window(r, _full_path(self.debug_folder.value),
+                                              extractor=getattr(self.engine.predictor, "extractor", None)))
             except OSError as exc:
                 self.debug_toggle.value = False
                 self._status(f"⚠ Debug saving switched off: cannot write to {self.debug_folder.value!r} ({exc}).",

@@ -165,7 +165,8 @@ if HEADLESS_DEMO:
     shown = [(key, r) for key, out in runs.items() if out is not None for r in out.results[:1]]
     fig, axes = plt.subplots(1, len(shown), figsize=(3.3 * len(shown), 2.4), squeeze=False)
     for ax, ((n_cls, cls), r) in zip(axes[0], shown):
-        ax.imshow(spectrogram_rgb(r.audio, r.sample_rate), aspect="auto",
+        front_end = {"2": predictor_2, "3": predictor_3}[n_cls].extractor  # the model's own mel front end
+        ax.imshow(spectrogram_rgb(r.audio, r.sample_rate, extractor=front_end), aspect="auto",
                   extent=(0, r.audio.size / r.sample_rate, 0, 64))
         ax.set_title(f"{cls} → {r.label.upper()} {r.confidence:.0%}\n({n_cls}-class model)", fontsize=9,
                      color=COLORS.get(r.label, "k"))
