@@ -25,15 +25,15 @@ import torch
 
 from .audio import load_audio, resample
 from .checkpoint import Checkpoint, CheckpointError, bundled_checkpoints, load_checkpoint
+from .commands.bench import SECTIONS
 from .config import REPO_ROOT, FeatureConfig, data_dir
 from .features import FeatureExtractor, seed_image_via_matplotlib
 from .models import build_model
 from .timing import time_ms, torch_threads
 
-__all__ = ["add_arguments", "run", "latency_table"]
+__all__ = ["run", "latency_table"]
 
 SEED_SR = 44_100  # the seed recorded at 44.1 kHz
-SECTIONS = ("latency", "classify", "prepare", "train", "live")
 
 
 def machine_summary() -> dict:
@@ -245,13 +245,6 @@ def live_benchmark(seconds: float) -> dict | None:
     except ImportError:
         return None
     return run_live_benchmark(seconds=seconds)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="few repetitions and small inputs (seconds, for smoke tests)")
-    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks", help="folder for the dated result files")
-    p.add_argument("--no-save", action="store_true", help="print only")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Export a checkpoint's model to ONNX and run it with ONNX Runtime (the front end stays in torch).
 
-    python -m audioclf_lib export-onnx --model music-speech-noise [--out model.onnx]
+    audioclf export-onnx --model music-speech-noise [--out model.onnx]
 
 The export is checked against PyTorch on real front-end features before it is used or written;
 the ONNX file carries the feature config and class names as metadata, so it is self-describing.
@@ -11,7 +11,6 @@ versions that made it, and a command-line start only loads it.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -25,8 +24,7 @@ from .checkpoint import Checkpoint, atomic_write_bytes, load_checkpoint
 from .config import onnx_cache_dir
 from .features import FeatureExtractor
 
-__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "model_content_hash", "cached_onnx_model",
-           "add_arguments", "run"]
+__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "model_content_hash", "cached_onnx_model"]
 
 OPSET = 17
 
@@ -184,15 +182,3 @@ class OnnxModel:
             features = features.detach().cpu().numpy()
         return self.session.run(None, {"features": np.ascontiguousarray(features, dtype=np.float32)})[0]
 
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="music-speech-noise", help="bundled name or checkpoint path")
-    p.add_argument("--out", type=Path, default=None, help="output file (default: <model>.onnx in the current folder)")
-
-
-def run(args: argparse.Namespace) -> int:
-    ckpt = load_checkpoint(args.model)
-    out = args.out or Path(f"{Path(str(args.model)).stem}.onnx")
-    path, diff = export_onnx(ckpt, out)
-    print(f"wrote {path} ({path.stat().st_size / 2**10:.0f} KiB); max |ONNX - PyTorch| = {diff:.2e}")
-    return 0

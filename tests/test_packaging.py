@@ -77,3 +77,9 @@ def test_environment_yml_uses_conda_forge_only():
     text = (ROOT / "environment.yml").read_text()
     channels = re.search(r"^channels:\n((?:\s+- .*\n)+)", text, re.M).group(1)
     assert [c.split("#")[0].strip(" -") for c in channels.splitlines()] == ["conda-forge"]
+
+
+def test_package_version_is_the_project_version():
+    import audioclf_lib
+
+    assert audioclf_lib.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -1,0 +1,24 @@
+"""run the benchmarks side by side in one process and print tables (= make bench)"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["SECTIONS", "add_arguments", "run"]
+
+SECTIONS = ("latency", "classify", "prepare", "train", "live")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..config import REPO_ROOT
+
+    p.add_argument("--quick", action="store_true", help="few repetitions and small inputs (seconds, for smoke tests)")
+    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks", help="folder for the dated result files")
+    p.add_argument("--no-save", action="store_true", help="print only")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import bench
+
+    return bench.run(args)

@@ -1,0 +1,39 @@
+"""list the bundled checkpoints with their classes and metrics"""
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON records")
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..checkpoint import CheckpointError, bundled_checkpoints, load_checkpoint
+    from ..models import count_parameters
+
+    rows = []
+    for name, path in bundled_checkpoints().items():
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as exc:
+            rows.append({"name": name, "model": f"UNUSABLE: {exc}"})
+            continue
+        test = ckpt.metrics.get("test", {}).get("window", {})
+        rows.append({"name": name, "model": ckpt.model_name, "classes": "/".join(ckpt.class_names),
+                     "features": ckpt.feature_config.representation + ("+per_freq" if ckpt.feature_config.normalization == "per_freq" else ""),
+                     "params": count_parameters(ckpt.model), "MiB": round(path.stat().st_size / 2**20, 2),
+                     "test bal.acc": test.get("balanced_accuracy"), "test macro-F1": test.get("macro_f1")})
+    if not rows:
+        print("no bundled checkpoints: run notebooks 02-04 (make reproduce)")
+        return 1
+    table = pd.DataFrame(rows)
+    if args.json:
+        print(table.to_json(orient="records"))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
