@@ -284,3 +284,8 @@ def test_butterworth_sections_match_scipy(btype, order, cutoff_hz):
     assert ours.shape == reference.shape
     x = np.random.default_rng(order).standard_normal(8_000)
     np.testing.assert_allclose(sps.sosfilt(ours, x), sps.sosfilt(reference, x), atol=1e-7)
+
+
+def test_the_package_exports_what_its_modules_list():
+    assert [name for name in d.__all__ if not hasattr(d, name)] == []
+    assert len(set(d.__all__)) == len(d.__all__)

@@ -10,7 +10,10 @@ from audioclf_lib import finetune as ft
 from audioclf_lib.config import FeatureConfig
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.models import build_model
-from tests.test_devices import SR, music, noise_clip, tiny_clipset  # noqa: F401 - fixtures shared with the device tests
+from tests import test_devices
+
+# The device tests' audio fixtures and clip-set helper, shared rather than written twice.
+music, noise_clip, tiny_clipset, SR = test_devices.music, test_devices.noise_clip, test_devices.tiny_clipset, test_devices.SR
 
 
 def test_mixed_windows_follow_the_weights():
@@ -95,3 +98,63 @@ def test_finetune_on_recordings_holds_out_every_nth_clip_and_validates_on_them(m
     with pytest.raises(ValueError, match="hold_out_every"):
         ft.finetune_on_recordings(build_model("mel_cnn", 2), extractor, device, base_val, np.array([0, 1]), device,
                                  ["music", "noise"], hold_out_every=1)
+
+
+def test_train_robust_trains_a_copy_through_random_devices(music, noise_clip):
+    clips = tiny_clipset({"music": [music], "noise": [noise_clip]})
+    extractor = FeatureExtractor(FeatureConfig(window_seconds=1.0))
+    model = build_model("mel_cnn", 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    val = np.stack([music[:SR], noise_clip[:SR]])
+    trained, history = ft.train_robust(model, extractor, clips, val, np.array([0, 1]), ["music", "noise"],
+                                       num_epochs=2, windows_per_epoch=64, monitor={"again": (val, np.array([0, 1]))})
+    assert len(history) == 2 and "again_bal_acc" in history.columns and not trained.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the start is untouched
+    assert any(not torch.equal(before[k], v) for k, v in trained.state_dict().items())
+    again, _ = ft.train_robust(model, extractor, clips, val, np.array([0, 1]), ["music", "noise"], num_epochs=2,
+                               windows_per_epoch=64)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in trained.state_dict().items())  # reproducible
+
+
+def test_save_device_checkpoint_inherits_architecture_classes_and_front_end(tmp_path):
+    from audioclf_lib.checkpoint import load_checkpoint, save_checkpoint
+
+    config = FeatureConfig(window_seconds=1.0)
+    save_checkpoint(tmp_path / "base.pt", build_model("mel_cnn", 2), model_name="mel_cnn", class_names=["music", "noise"],
+                    feature_config=config)
+    base = load_checkpoint(tmp_path / "base.pt")
+    tuned = build_model("mel_cnn", 2)
+    per_freq = config.replace(normalization="per_freq")
+    for front_end, expected in [(None, config), (per_freq, per_freq)]:
+        path = ft.save_device_checkpoint(tmp_path / "tuned.pt", tuned, base, feature_config=front_end,
+                                         train_summary={"recipe": "test", "base": "base"}, metrics={"test": {"n": 1}})
+        back = load_checkpoint(path)
+        assert (back.model_name, back.class_names, back.model_kwargs) == (base.model_name, base.class_names, base.model_kwargs)
+        assert back.feature_config == expected
+        assert back.train_summary == {"recipe": "test", "base": "base"} and back.metrics == {"test": {"n": 1}}
+        assert all(torch.equal(v, back.model.state_dict()[k]) for k, v in tuned.state_dict().items())
+
+
+def test_laptop_recipe_records_selects_and_sets_the_schedule(music, noise_clip):
+    from audioclf_lib.laptop_recipe import LaptopRecipe, join_windows
+
+    train = tiny_clipset({"music": [music[i * SR : (i + 1) * SR] for i in range(4)],
+                          "noise": [noise_clip[i * SR : (i + 1) * SR] for i in range(4)], "speech": [music[:SR]]})
+    recipe = LaptopRecipe().replace(ft_clips=2, pool_clips=6)
+    recorded = recipe.record(train, "laptop")
+    assert len(recorded) == 8  # music and noise only
+    np.testing.assert_array_equal(recorded.audio, d.simulate_clips(train, "laptop", seed=1, classes=["music", "noise"]).audio)
+    phone, laptop = recipe.finetune_data({"train": train})
+    np.testing.assert_array_equal(phone.audio, recipe.record(train, d.PHONE).audio)
+    assert sorted(laptop.table["class"]) == ["music", "noise"]
+    pool = recipe.laptop_pool(train)
+    assert set(laptop.table["path"]) <= set(pool.table["path"]) and len(pool) == 6  # nested in the pool
+    np.testing.assert_array_equal(laptop.audio, recipe.select(pool, 2).audio)  # the pool's recordings, not new ones
+    assert len(recipe.finetune_data({"train": train}, "all")[1]) == 8
+    assert recipe.finetune_settings() == {"num_epochs": 20, "lr": 1e-3, "windows_per_epoch": 512, "train_body": True}
+    assert recipe.finetune_settings(train_body=False)["lr"] == 1e-4
+    assert recipe.robust_settings()["device_share"] == 0.8 and recipe.robust_settings(random_devices=False)["device_share"] == 0
+    quick = LaptopRecipe.quick()
+    assert (quick.ft_epochs, quick.ft_clips, quick.robust_epochs) == (3, 10, 2) and quick.seed == recipe.seed
+    windows, labels = join_windows(recipe.recorded_windows(train, "phone", SR), recipe.random_device_windows(train, SR))
+    assert windows.shape == (16, SR) and labels.tolist() == [0] * 4 + [1] * 4 + [0] * 4 + [1] * 4

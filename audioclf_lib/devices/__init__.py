@@ -25,6 +25,7 @@ Modules: ``profiles`` (:class:`DeviceProfile`, the presets :data:`PHONE`, :data:
 ``recordings`` (clip sets through devices, device folders). Fine-tuning for a device is
 :mod:`audioclf_lib.finetune`; this package depends on no training code.
 """
+from . import chain, profiles, recordings
 from .chain import (RandomDevice, SimulationParts, capsule_response_db, capsule_sos, fan_noise, mains_hum,
                     measure_snr_db, simulate)
 from .profiles import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, TELEPHONE, WEBCAM, DeviceProfile,
@@ -32,35 +33,5 @@ from .profiles import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS,
 from .recordings import (device_checkpoints, devices_dir, load_device_clips, random_device_clips, select_clips,
                          simulate_clips, write_device_clips)
 
-__all__ = [
-    # profiles
-    "Resonance",
-    "DeviceProfile",
-    "severity_profile",
-    "PHONE",
-    "LAPTOP_LOUD_FAN",
-    "LAPTOP_SEVERITY",
-    "LAPTOP",
-    "TELEPHONE",
-    "WEBCAM",
-    "PRESETS",
-    "get_profile",
-    "random_device",
-    # chain
-    "capsule_sos",
-    "capsule_response_db",
-    "fan_noise",
-    "mains_hum",
-    "measure_snr_db",
-    "SimulationParts",
-    "simulate",
-    "RandomDevice",
-    # recordings
-    "simulate_clips",
-    "random_device_clips",
-    "select_clips",
-    "devices_dir",
-    "device_checkpoints",
-    "write_device_clips",
-    "load_device_clips",
-]
+# The public API is the three modules' (each lists its own names once).
+__all__ = [*profiles.__all__, *chain.__all__, *recordings.__all__]
