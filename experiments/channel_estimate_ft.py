@@ -1,6 +1,6 @@
 """Experiment: fine-tune for a device with training audio synthesised through a channel estimated from its recordings.
 
-    python scripts/channel_estimate_ft.py [n_clips] [windows_per_epoch]
+    python experiments/channel_estimate_ft.py [n_clips] [windows_per_epoch]
 
 Notebook 04's fine-tuning sees the device only through its few recordings. Here the recordings also give an estimate
 of the device: its average spectral colouring (the laptop clips' long-term average spectrum over the phone clips', per
@@ -8,12 +8,12 @@ frequency, each clip's level removed) and its stationary noise floor (the 10th p
 relative to the clip's power). Every phone training clip can then be "recorded" through that estimate with fresh noise,
 and fine-tuning draws a quarter of its windows from phone clips, a quarter from phone clips through the estimate and
 half from the real device clips. No knowledge of the simulator's parameters is used: only the recordings. Reports
-validation and test accuracy (phone, laptop) of this and of notebook 04's whole-network recipe, same seed.
+validation and test accuracy (phone, laptop) of this and of notebook 04's whole-network recipe, same seed, and
+appends them to experiments/results/channel_estimate_ft.jsonl.
 """
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from dataclasses import dataclass
 
@@ -22,14 +22,15 @@ from scipy import signal as sps
 
 from audioclf_lib.augment import WaveAugment
 from audioclf_lib.cache import load_splits
-from audioclf_lib.checkpoint import load_checkpoint
-from audioclf_lib.config import run_checkpoints_dir
-from audioclf_lib.devices import LAPTOP, PHONE, MixedWindows, finetune_for_device, select_clips, simulate_clips
+from audioclf_lib.devices import LAPTOP, PHONE, select_clips
 from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.finetune import MixedWindows, finetune_for_device
+from audioclf_lib.laptop_recipe import join_windows
 from audioclf_lib.train import TrainConfig, evaluate_windows, fit
 from audioclf_lib.windows import TrainWindows
+from common import CLASSES, RECIPE, append_result, phone_model, usage
 
-from nb04_setup import CLASSES, LAPTOP_SEED, NOTEBOOK_SEED as SEED, concat_sets, recorded_windows
+SEED = RECIPE.seed
 
 NPERSEG = 512
 
@@ -79,25 +80,25 @@ def estimate_channel(device_clips, phone_clips) -> EstimatedChannel:
 
 def main(n_clips: int = 50, wpe: int = 512) -> None:
     splits = load_splits(quick=False)
-    ckpt = load_checkpoint(run_checkpoints_dir(False) / "music-noise.pt", expected_classes=CLASSES)
+    ckpt = phone_model()
     base, config = ckpt.model.eval(), ckpt.feature_config
     extractor, n = FeatureExtractor(config), config.window_samples
 
-    val_w, val_l = concat_sets(recorded_windows(splits["val"], PHONE, n), recorded_windows(splits["val"], LAPTOP, n))
-    tests = {"phone": recorded_windows(splits["test"], PHONE, n), "laptop": recorded_windows(splits["test"], LAPTOP, n)}
-    phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
-    pool = simulate_clips(select_clips(splits["train"], max(100, n_clips), CLASSES, seed=SEED), LAPTOP, seed=LAPTOP_SEED)
-    laptop_clips = select_clips(pool, n_clips, CLASSES, seed=SEED)  # notebook 04's selection
+    val_w, val_l = join_windows(RECIPE.recorded_windows(splits["val"], PHONE, n),
+                                RECIPE.recorded_windows(splits["val"], LAPTOP, n))
+    tests = {"phone": RECIPE.recorded_windows(splits["test"], PHONE, n),
+             "laptop": RECIPE.recorded_windows(splits["test"], LAPTOP, n)}
+    phone_train, laptop_clips = RECIPE.finetune_data(splits, n_clips)  # notebook 04's selection
     channel = estimate_channel(laptop_clips, select_clips(phone_train, 200, CLASSES, seed=SEED + 3))
 
     def report(name, model, history):
         row = {"variant": name, "n_clips": n_clips, "wpe": wpe, "val": float(history["val_bal_acc"].max())}
         for k, (w, t) in tests.items():
             row[k] = evaluate_windows(model, extractor, w, t, CLASSES)[0]["window"]["accuracy"]
-        print(json.dumps(row), flush=True)
+        append_result("channel_estimate_ft", row)
 
-    tuned, history = finetune_for_device(base, extractor, phone_train, laptop_clips, val_w, val_l, CLASSES, num_epochs=20,
-                                         lr=1e-3, windows_per_epoch=wpe, train_body=True, seed=SEED)
+    tuned, history = finetune_for_device(base, extractor, phone_train, laptop_clips, val_w, val_l, CLASSES, seed=SEED,
+                                         **{**RECIPE.finetune_settings(), "windows_per_epoch": wpe})
     report("notebook 04 whole network", tuned, history)
 
     model = copy.deepcopy(base)
@@ -106,10 +107,10 @@ def main(n_clips: int = 50, wpe: int = 512) -> None:
     dev = TrainWindows(laptop_clips, CLASSES, n, windows_per_epoch=wpe, augment=WaveAugment(p_noise=0.0),
                        background_class=None, seed=SEED + 1)
     mix = MixedWindows([phone, synth, dev], weights=[0.25, 0.25, 0.5], windows_per_epoch=wpe, seed=SEED)
-    history = fit(model, extractor, mix, val_w, val_l, config=TrainConfig(num_epochs=20, lr=1e-3, patience=20, seed=SEED),
-                  progress=False)
+    history = fit(model, extractor, mix, val_w, val_l, progress=False,
+                  config=TrainConfig(num_epochs=RECIPE.ft_epochs, lr=RECIPE.whole_lr, patience=RECIPE.ft_epochs, seed=SEED))
     report("+ phone clips through the estimated channel", model.eval(), history)
 
 
 if __name__ == "__main__":
-    main(*[int(a) for a in sys.argv[1:]])
+    main(*[int(a) for a in usage(__doc__, sys.argv[1:])])

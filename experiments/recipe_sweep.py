@@ -1,29 +1,28 @@
 """Train one music-vs-noise recipe variant and append its validation and test scores to a JSON-lines file.
 
-    python scripts/recipe_sweep.py long wpe=4096 num_epochs=30 patience=10
-    python scripts/recipe_sweep.py mels128 "fc={'n_mels': 128}"
-    python scripts/recipe_sweep.py ch24 "model_kwargs={'channels': (24, 48, 96, 192)}"
+    python experiments/recipe_sweep.py long wpe=4096 num_epochs=30 patience=10
+    python experiments/recipe_sweep.py mels128 "fc={'n_mels': 128}"
+    python experiments/recipe_sweep.py ch24 "model_kwargs={'channels': (24, 48, 96, 192)}"
 
 Keys: ``wpe`` (windows per epoch), ``refit`` (train on train + val, keep the last epoch), ``classes``, ``model``, ``model_kwargs``, ``fc`` (FeatureConfig
 fields), ``aug`` (WaveAugment fields), anything else is a TrainConfig field. Needs notebook 01's
-cache. The results of the sweep behind notebook 02's recipe are in docs/experiments.md.
+cache. Appends a JSON line to experiments/results/recipe_sweep.jsonl; the sweep behind notebook 02's recipe is in
+docs/experiments.md ("The recipe sweep").
 """
 from __future__ import annotations
 
-import ast
-import json
 import sys
 import time
-from pathlib import Path
 
 from audioclf_lib.augment import WaveAugment
 from audioclf_lib.cache import load_splits
 from audioclf_lib.config import FeatureConfig
 from audioclf_lib.train import TrainConfig, train_classifier, worst_clips
+from common import append_result, parse_options, usage
 
 
 def main(argv: list[str]) -> None:
-    tag, options = argv[0], {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in argv[1:])}
+    tag, options = argv[0], parse_options(argv[1:])
     classes = options.pop("classes", ["music", "noise"])
     windows_per_epoch = options.pop("wpe", 2048)
     model_kwargs = options.pop("model_kwargs", {})
@@ -42,10 +41,8 @@ def main(argv: list[str]) -> None:
               "val": float(r.history["val_bal_acc"].max()), "test_bal": window["balanced_accuracy"],
               "clip_bal": clip["balanced_accuracy"], "n": window["n"], "confusion": window["confusion"],
               "minutes": (time.perf_counter() - t0) / 60}
-    print(json.dumps(result))
-    with Path("recipe_sweep.jsonl").open("a") as f:
-        f.write(json.dumps(result) + "\n")
+    append_result("recipe_sweep", result)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(usage(__doc__, sys.argv[1:], min_args=1))

@@ -1,12 +1,15 @@
 """Do notebook 04's bundled models, averaged, reach the fine-tuning target? A diagnostic, nothing is bundled from it.
 
-    python scripts/ensemble_check.py
+    python experiments/ensemble_check.py
 
 Scores the phone model (``music-noise``), the fine-tuned ``music-noise-laptop``, ``music-noise-robust`` and the means
 of their class probabilities on notebook 04's validation and test recordings (phone, laptop, loud fan, and the two
-devices nobody trained on). Window accuracy, as the notebook reports it.
+devices nobody trained on). Window accuracy, as the notebook reports it; the table is printed (docs/experiments.md,
+"Ten times the recordings, averaged models", records it).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,7 @@ from audioclf_lib.config import run_checkpoints_dir
 from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.train import predict_proba
-from nb04_setup import CLASSES, recorded_windows
+from common import CLASSES, RECIPE, usage
 
 MODELS = ["music-noise", "music-noise-laptop", "music-noise-robust"]
 ENSEMBLES = {"laptop + robust": ["music-noise-laptop", "music-noise-robust"],
@@ -34,7 +37,7 @@ def main() -> None:
     rows = []
     for split in ["val", "test"]:
         for condition, profile in CONDITIONS.items():
-            windows, table = recorded_windows(splits[split], profile, window_samples)
+            windows, table = RECIPE.recorded_windows(splits[split], profile, window_samples)
             labels = table["label"].to_numpy()
             probs = {name: predict_proba(c.model.eval(), windows, extractor=FeatureExtractor(c.feature_config))
                      for name, c in checkpoints.items()}
@@ -45,4 +48,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    usage(__doc__, sys.argv[1:])
     main()

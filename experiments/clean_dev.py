@@ -1,9 +1,9 @@
 """Notebook 04's recipes in a clean development setup: a base model that has never heard the validation clips.
 
-    python scripts/clean_dev.py base                 # train (once) notebook 02's recipe on the training clips only
-    python scripts/clean_dev.py ft whole whole_rd    # fine-tuning variants
-    python scripts/clean_dev.py robust pf_rd rd      # device-robust variants
-    python scripts/clean_dev.py ft rd+whole          # fine-tuning, starting from the robust "rd" model (trained once, cached)
+    python experiments/clean_dev.py base                 # train (once) notebook 02's recipe on the training clips only
+    python experiments/clean_dev.py ft whole whole_rd    # fine-tuning variants
+    python experiments/clean_dev.py robust pf_rd rd      # device-robust variants
+    python experiments/clean_dev.py ft rd+whole          # fine-tuning, starting from the robust "rd" model (trained once, cached)
 
 Why: notebook 04 starts from the bundled ``music-noise``, which notebook 02 refit on train + val, so every validation
 window in notebook 04 is a recording of a clip the base model was trained on. Choosing epochs or variants on that
@@ -11,27 +11,28 @@ validation favours whatever stays closest to the base. Here the base is notebook
 only, best validation epoch), so the validation split is truly held out, and each recipe can be judged by the score of
 the epoch its own selection rule would pick ("best") and of its final epoch ("last"). The laptop, the loud-fan laptop,
 a telephone line and a webcam are monitored on validation every epoch (``fit(monitor=...)``) for diagnosis; they never
-pick weights. The test split is never scored. Results are appended to docs/results/clean_dev.jsonl (docs/experiments.md, session 5).
+pick weights. The test split is never scored. Results are appended to experiments/results/clean_dev.jsonl
+(docs/experiments.md, "A clean development setup").
 """
 from __future__ import annotations
 
 import copy
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from audioclf_lib.cache import load_splits
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice, finetune_for_device, select_clips, simulate_clips
+from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS, RandomDevice
 from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.finetune import finetune_for_device, train_robust
 from audioclf_lib.metrics import classification_metrics
 from audioclf_lib.train import predict_proba
-from nb04_setup import (CLASSES, FT_CLIPS, LAPTOP_SEED, NOTEBOOK_SEED as SEED, TRAIN_ONLY_BASE, cached_model,
-                        random_device_windows, recorded_windows, train_only_base, train_robust)
+from common import CLASSES, DEV_CACHE, RECIPE, append_result, cached_model, usage
+
+SEED = RECIPE.seed
 
 # Fine-tuning variants: finetune_for_device keyword arguments on top of notebook 04's whole-network recipe.
 FT_VARIANTS = {
@@ -57,7 +58,7 @@ def interpolate_weights(start: torch.nn.Module, end: torch.nn.Module, alpha: flo
 
     Weight-space ensembling of a model and its fine-tuned version (WiSE-FT, Wortsman et al.,
     CVPR 2022), which that paper found more robust than either end for large pretrained models.
-    Here it did not help (docs/experiments.md, session 5), so it lives in this script only.
+    Here it did not help (docs/experiments.md, "A clean development setup"), so it lives in this script only.
     Integer buffers (BatchNorm's batch counters) are taken from ``end``.
     """
     if not 0.0 <= alpha <= 1.0:
@@ -75,8 +76,8 @@ def validation_sets(splits, n: int) -> dict:
     """Validation windows and labels through every device of interest (clip i with generator (seed, i))."""
     devices = {"phone": PHONE, "laptop": LAPTOP, "loud_fan": LAPTOP_LOUD_FAN, "telephone": PRESETS["telephone"],
                "webcam": PRESETS["webcam"]}
-    sets = {name: recorded_windows(splits["val"], profile, n) for name, profile in devices.items()}
-    sets["random"] = random_device_windows(splits["val"], n)  # as notebook 04's robust validation
+    sets = {name: RECIPE.recorded_windows(splits["val"], profile, n) for name, profile in devices.items()}
+    sets["random"] = RECIPE.random_device_windows(splits["val"], n)  # as notebook 04's robust validation
     return {name: (windows, table["label"].to_numpy()) for name, (windows, table) in sets.items()}
 
 
@@ -103,9 +104,7 @@ def summarise(kind: str, name: str, history, seconds: float) -> dict:
 
 
 def write(result: dict) -> None:
-    print(json.dumps({k: v for k, v in result.items() if k != "per_epoch"}), flush=True)
-    with Path("docs/results/clean_dev.jsonl").open("a") as f:
-        f.write(json.dumps(result) + "\n")
+    append_result("clean_dev", result, shown={k: v for k, v in result.items() if k != "per_epoch"})
 
 
 def robust_variant(name: str, base, splits, sets):
@@ -113,8 +112,9 @@ def robust_variant(name: str, base, splits, sets):
     normalization, p, epochs, per_epoch, lr = ROBUST_VARIANTS[name]
     val_w = np.concatenate([sets["phone"][0], sets["random"][0]])
     val_l = np.concatenate([sets["phone"][1], sets["random"][1]])
-    return train_robust(base, FeatureConfig(normalization=normalization), splits["train"], val_w, val_l, seed=SEED,
-                        epochs=epochs, windows_per_epoch=per_epoch, lr=lr, p=p, monitor=sets)
+    return train_robust(base, FeatureExtractor(FeatureConfig(normalization=normalization)), splits["train"], val_w, val_l,
+                        CLASSES, device_share=p, num_epochs=epochs, windows_per_epoch=per_epoch, lr=lr, monitor=sets,
+                        seed=SEED)
 
 
 def robust_start(name: str, base, config, splits, sets):
@@ -127,26 +127,27 @@ def robust_start(name: str, base, config, splits, sets):
         summarise("robust", name, history, 0.0)
         return model
 
-    return cached_model(TRAIN_ONLY_BASE.with_name(f"robust-{name}.pt"), base, train)
+    return cached_model(DEV_CACHE / f"robust-{name}.pt", base, train)
 
 
 def main(kind: str, variants: list[str]) -> None:
     splits = load_splits(quick=False)
-    base, config = train_only_base(splits)
+    base, config = RECIPE.train_only_base(splits)
     if kind == "base":
         return
     n = config.window_samples
     sets = validation_sets(splits, n)
     write({"kind": "base", "scores": score_sets(base, config, sets)})
-    phone_train = simulate_clips(splits["train"], PHONE, seed=LAPTOP_SEED, classes=CLASSES)
+    phone_train = RECIPE.record(splits["train"], PHONE)
     if kind == "ft":
-        laptop_clips = simulate_clips(select_clips(splits["train"], FT_CLIPS, CLASSES, seed=SEED), LAPTOP, seed=LAPTOP_SEED)
+        # 50 clips selected from the whole training split (the notebook selects them from its learning-curve pool)
+        laptop_clips = RECIPE.record(RECIPE.select(splits["train"], RECIPE.ft_clips), LAPTOP)
         val_w = np.concatenate([sets["phone"][0], sets["laptop"][0]])
         val_l = np.concatenate([sets["phone"][1], sets["laptop"][1]])
         for name in variants:
             start_name, _, recipe = name.rpartition("+")
             start = robust_start(start_name, base, config, splits, sets) if start_name else base
-            kwargs = {"num_epochs": 20, "windows_per_epoch": 512, **FT_VARIANTS[recipe]}
+            kwargs = {**RECIPE.finetune_settings(), **FT_VARIANTS[recipe]}
             t0 = time.perf_counter()
             tuned, history = finetune_for_device(start, FeatureExtractor(config), phone_train, laptop_clips, val_w, val_l,
                                                  CLASSES, monitor=sets, seed=SEED, **kwargs)
@@ -169,4 +170,5 @@ def main(kind: str, variants: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = usage(__doc__, sys.argv[1:], min_args=1)
+    main(args[0], args[1:])
