@@ -1,7 +1,11 @@
 """The ``Predictor``: checkpoint + its feature front end + model in eval mode, for one window or long audio.
 
+Notebook: 02_train_cnn.ipynb
+
 The CLI, evaluation and the live loop all classify through this one class, so what a
-notebook measures is what a user gets.
+notebook measures is what a user gets. Every single-window decision (the silence gate, then
+one or more model-length pieces) goes through :func:`decide_window`: :meth:`Predictor.predict`,
+:meth:`Predictor.decide` and the live loop's windows alike.
 """
 from __future__ import annotations
 
@@ -19,12 +23,15 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .features import FeatureExtractor
 from .runtime import default_device, release_free_memory
 
-__all__ = ["Prediction", "Predictor", "decide_window"]
+__all__ = ["Prediction", "Predictor", "SegmentedFile", "decide_window", "window_probabilities"]
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One classified window."""
+    """One classified window.
+
+    Notebook: 02_train_cnn.ipynb
+    """
 
     label: str  #: winning class, or ``"silence"`` when the silence gate closed
     confidence: float  #: probability of ``label`` (1.0 for silence)
@@ -34,6 +41,7 @@ class Prediction:
 
     @property
     def is_silence(self) -> bool:
+        """True when the silence gate closed (no model call)."""
         return self.label == "silence"
 
 
@@ -76,15 +84,57 @@ def decide_window(predictor, window: np.ndarray, *, silence_dbfs: float | None,
         return Prediction("silence", 1.0, {}, level, (time.perf_counter() - t0) * 1e3)
     n = predictor.config.window_samples
     if long_window == "mean":
-        batch = segment(window, n, hop=n // 2)[0] if window.size > n else fix_length(window, n)[None]
-        probs = predictor.probabilities(batch).mean(axis=0)
-        probs = probs / probs.sum()
+        probs = window_probabilities(predictor, window[None])[0]
     else:
         probs = predictor.probabilities(fix_length(window, n, offset=(window.size - n) // 2)[None])[0]
     k = int(np.argmax(probs))
     names = predictor.class_names
     return Prediction(names[k], float(probs[k]), dict(zip(names, map(float, probs))), level,
                       (time.perf_counter() - t0) * 1e3)
+
+
+def window_probabilities(predictor, windows: np.ndarray) -> np.ndarray:
+    """Class probabilities of equal-length windows of any length: the long-window rule of :func:`decide_window`.
+
+    Notebook: 05_live_demo.ipynb
+
+    A window shorter than the model's is wrapped to its length (as training and evaluation
+    windows are); a longer one gets the renormalised mean over half-overlapping model-length
+    pieces. The model therefore always sees the input size it was trained (and exported) for.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        Or anything with ``config`` and ``probabilities(windows)``.
+    windows : np.ndarray, shape (k, n), float32
+        Audio at ``predictor.config.sample_rate``; ``n`` at least one FFT frame.
+
+    Returns
+    -------
+    probs : np.ndarray, shape (k, n_classes)
+    """
+    windows = np.asarray(windows, dtype=np.float32)
+    k, length = windows.shape
+    n = predictor.config.window_samples
+    if length == n:
+        return predictor.probabilities(windows)
+    if length < n:
+        return predictor.probabilities(np.stack([fix_length(w, n) for w in windows]))
+    pieces = np.stack([segment(w, n, hop=n // 2)[0] for w in windows])  # (k, pieces, n): same count per window
+    probs = predictor.probabilities(pieces.reshape(-1, n)).reshape(k, pieces.shape[1], -1).mean(axis=1)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class SegmentedFile:
+    """A file through the decision policy (:meth:`Predictor.segment_file`).
+
+    Notebook: 05_live_demo.ipynb
+    """
+
+    windows: pd.DataFrame  #: one row per window: path, start_s, end_s, level_dbfs, label (the policy's), p_<class>
+    segments: pd.DataFrame  #: start, end, label, confidence; tiles [0, duration_s)
+    duration_s: float  #: decoded length of the file
 
 
 class Predictor:
@@ -124,14 +174,14 @@ class Predictor:
     def _onnx_model(self, backend: str):
         if backend == "torch" or self.device.type != "cpu":
             return None
-        from .onnx_export import onnx_available, onnx_bytes
+        from .onnx_export import cached_onnx_model, onnx_available
 
         if not onnx_available():
             if backend == "onnx":
                 raise ImportError("backend='onnx' needs the onnx and onnxruntime packages (core dependencies: pip install -e .)")
             return None
         try:
-            return onnx_bytes(self.checkpoint, threads=torch.get_num_threads())[1]
+            return cached_onnx_model(self.checkpoint, threads=torch.get_num_threads())[0]
         except Exception:  # an architecture the exporter cannot express, or no parity: torch runs it
             if backend == "onnx":
                 raise
@@ -139,6 +189,7 @@ class Predictor:
 
     @property
     def name(self) -> str:
+        """The checkpoint file's stem (``"music-noise"``), else the model's name."""
         path = self.checkpoint.path
         return path.stem if path is not None else self.checkpoint.model_name
 
@@ -158,7 +209,20 @@ class Predictor:
 
     @torch.inference_mode()
     def probabilities(self, windows: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> np.ndarray:
-        """Windows (k, window_samples) at ``config.sample_rate`` -> probabilities (k, n_classes)."""
+        """Class probabilities of windows already at the model's rate and length.
+
+        Parameters
+        ----------
+        windows : np.ndarray or torch.Tensor, shape (k, window_samples) or (window_samples,)
+            Audio at ``config.sample_rate``.
+        batch_size : int
+            Windows per model call.
+
+        Returns
+        -------
+        probs : np.ndarray, shape (k, n_classes), float32
+            Softmax of the model's outputs, columns in ``class_names`` order.
+        """
         windows = torch.as_tensor(windows, dtype=torch.float32)
         if windows.dim() == 1:
             windows = windows.unsqueeze(0)
@@ -222,6 +286,20 @@ class Predictor:
 
         Windows follow :func:`audioclf_lib.audio.segment`: every ``hop``, a trailing piece of at
         least half a window is kept (wrapped), and a short clip gives one wrapped window.
+
+        Parameters
+        ----------
+        y : np.ndarray, shape (n,) or (n, channels)
+            Audio at ``sr``.
+        sr : int
+            Its sample rate.
+        window_seconds, hop_seconds : float, optional
+            Window length and hop (default: the model's window, back to back).
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per window: ``start_s``, ``end_s``, ``label`` and ``p_<class>`` columns.
         """
         y = self._prepare(y, sr)
         n, hop = self._window_hop(window_seconds, hop_seconds)
@@ -233,6 +311,20 @@ class Predictor:
         """Like :meth:`predict_segments` for a file of any length, in bounded memory (decoded in blocks).
 
         Gives the same windows as loading the whole file and calling :meth:`predict_segments`.
+
+        Parameters
+        ----------
+        path : str or Path
+            An audio file (any length, any rate).
+        window_seconds, hop_seconds : float, optional
+            As for :meth:`predict_segments`.
+        block_seconds : float
+            Decoded at a time (s): bounds the memory.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            As :meth:`predict_segments`, with a first ``path`` column.
         """
         n, hop = self._window_hop(window_seconds, hop_seconds)
         tables: list[pd.DataFrame] = []
@@ -274,7 +366,21 @@ class Predictor:
         return table
 
     def classify_file(self, path: str | Path, **window_options) -> tuple[str, np.ndarray]:
-        """File-level decision: the class with the highest mean probability over its windows."""
+        """File-level decision: the class with the highest mean probability over its windows.
+
+        Parameters
+        ----------
+        path : str or Path
+            An audio file.
+        **window_options
+            ``window_seconds``, ``hop_seconds``, ``block_seconds`` of :meth:`predict_file`.
+
+        Returns
+        -------
+        label : str
+        probs : np.ndarray, shape (n_classes,)
+            Mean probability per class over the windows.
+        """
         table = self.predict_file(path, **window_options)
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs

@@ -44,7 +44,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class RecorderError(RuntimeError):
-    """Recording failed; the message says why in plain words (no device, no audio arriving...)."""
+    """Recording failed; the message says why in plain words (no device, no audio arriving...).
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+    """
 
 
 def check_folder_name(value: str, what: str) -> str:
@@ -237,7 +240,25 @@ class RecorderWidget:
     (or just ``rec`` as the last expression of a cell); :meth:`start`, :meth:`stop` and
     :meth:`join` do from code what the buttons do (tests, headless runs).
 
-    When no input device can be opened the Record button is disabled and the status line says why.
+    When no input device can be opened the Record button is disabled and the status line says why
+    (:func:`audioclf_lib.soundio.input_device_status`).
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder of all devices (``data/devices``).
+    class_names : sequence of str
+        The classes offered.
+    device_name : str
+        Initial device (folder) name.
+    n_clips : int
+        Initial clip count.
+    seconds : float
+        Initial clip length (s).
+    sr : int
+        Recording rate (Hz).
+    input_device : int, str or None
+        Input device index or name (``None``: the default input).
     """
 
     def __init__(self, root: str | Path, class_names: Sequence[str] = ("music", "noise"), *,
@@ -291,6 +312,7 @@ class RecorderWidget:
 
     @property
     def running(self) -> bool:
+        """True while the recording thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
     def _update_counts(self) -> None:
@@ -303,7 +325,13 @@ class RecorderWidget:
         self.counts.value = f"clips in <code>{self.device_name.value}/</code>: {cells}"
 
     def start(self) -> bool:
-        """Start recording with the current settings; ``False`` if it cannot (the status says why)."""
+        """Start recording with the current settings, in a background thread.
+
+        Returns
+        -------
+        started : bool
+            ``False`` if it cannot (the status line says why).
+        """
         if self.running:
             return False
         if not self.available:
@@ -353,7 +381,17 @@ class RecorderWidget:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the recording thread; ``True`` when it has finished."""
+        """Wait for the recording thread.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The longest wait (s); ``None``: no limit.
+
+        Returns
+        -------
+        finished : bool
+        """
         if self._thread is not None:
             self._thread.join(timeout)
         return not self.running

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 class SoundDeviceError(RuntimeError):
     """No usable input device, or no PortAudio.
 
+    Notebook: 05_live_demo.ipynb
+
     ``str(exc)`` is a sentence with advice (``"No input device: ... Connect a microphone. (Error
     querying device -1)"``); :attr:`reason` says the same as a clause for a status line
     (``"no input device: ...; connect a microphone (Error querying device -1)"``).
@@ -50,9 +52,9 @@ class SoundDeviceError(RuntimeError):
     """
 
     def __init__(self, what: str, *, advice: str = "", detail: str = ""):
-        sentence = what[:1].upper() + what[1:] + "." + (f" {advice}." if advice else "") + (f" ({detail})" if detail else "")
-        super().__init__(sentence)
-        self.reason = what + (f"; {advice[:1].lower()}{advice[1:]}" if advice else "") + (f" ({detail})" if detail else "")
+        detail = f" ({detail})" if detail else ""
+        super().__init__(what[:1].upper() + what[1:] + "." + (f" {advice}." if advice else "") + detail)
+        self.reason = what + (f"; {advice[:1].lower()}{advice[1:]}" if advice else "") + detail
 
 
 def _or_choose(alternative: str | None) -> str:
@@ -141,7 +143,8 @@ def check_input_device(device: int | str | None = None, *, alternative: str | No
         ``"name, N input channel(s), default R Hz"``.
     """
     info = _input_info(import_sounddevice(alternative=alternative), device, alternative)
-    return f"{info['name']}, {int(info['max_input_channels'])} input channel(s), default {info['default_samplerate']:g} Hz"
+    channels, rate = int(info["max_input_channels"]), info["default_samplerate"]
+    return f"{info['name']}, {channels} input channel(s), default {rate:g} Hz"
 
 
 def input_device_status(device: int | str | None = None) -> tuple[bool, str]:
@@ -166,8 +169,8 @@ def input_device_status(device: int | str | None = None) -> tuple[bool, str]:
         return False, exc.reason
 
 
-def open_input_stream(on_block: Callable[[np.ndarray, object], None], *, samplerate: int, device: int | str | None = None,
-                      block_seconds: float | None = None, latency: str | float | None = None,
+def open_input_stream(on_block: Callable[[np.ndarray, object], None], *, samplerate: int,
+                      device: int | str | None = None, block_seconds: float | None = None, latency: str | float | None = None,
                       on_finished: Callable[[], None] | None = None, any_rate: bool = False,
                       alternative: str | None = None):
     """Open and start a mono float32 input stream; PortAudio's thread hands each block to ``on_block``.

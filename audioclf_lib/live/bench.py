@@ -48,16 +48,35 @@ def run_live_benchmark(seconds: float = 60.0, *, model: str = "music-speech-nois
                        device: str | None = None) -> dict:
     """Run the live loop for ``seconds`` of real-time audio and return flat figures (one table row).
 
+    Notebook: 05_live_demo.ipynb (its section "What it costs"; ``make bench`` runs it)
+
     Parameters
     ----------
-    model : bundled checkpoint name or path.
-    mode : ``"sliding"`` (a decision every ``hop_seconds``: the busiest case) or ``"windows"``.
-    source : ``"file"`` (recordings in real time through :class:`~audioclf_lib.live.sources.FileSource`), ``"mic"``
+    seconds : float
+        Real-time audio to stream (s).
+    model : str
+        Bundled checkpoint name or path.
+    mode : str
+        ``"sliding"`` (a decision every ``hop_seconds``: the busiest case) or ``"windows"``.
+    source : str
+        ``"file"`` (recordings in real time through :class:`~audioclf_lib.live.sources.FileSource`), ``"mic"``
         (the default microphone, with the recordings played into the room: needs the virtual microphone), or
         ``"auto"`` (``"mic"`` when :func:`~audioclf_lib.live.harness.loopback_room_available`, else ``"file"``).
-    ui : drive the loop through the :class:`~audioclf_lib.live.ui.LiveDemo` widgets (no browser) and
+    hop_seconds : float
+        Sliding mode: seconds between decisions.
+    ui : bool
+        Drive the loop through the :class:`~audioclf_lib.live.ui.LiveDemo` widgets (no browser) and
         measure their update latency too.
-    threads : torch intra-op threads (1: the honest default on a shared 2-core machine).
+    threads : int
+        Torch intra-op threads (1: the honest default on a shared 2-core machine).
+    device : str, optional
+        ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when available).
+
+    Returns
+    -------
+    figures : dict
+        Source, mode, model, decisions, decision latency (median, p95), inference, UI update latency,
+        worker and process CPU share of one core, RSS growth, overflows, dropped blocks, queue peak.
     """
     import psutil
     import torch
@@ -142,6 +161,20 @@ def run_live_benchmark(seconds: float = 60.0, *, model: str = "music-speech-nois
 
 
 def main(argv=None) -> int:
+    """``python -m audioclf_lib.live.bench``: print the figures of :func:`run_live_benchmark`, then them as JSON.
+
+    Notebook: 05_live_demo.ipynb
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0.
+    """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--mode", choices=("sliding", "windows"), default="sliding")

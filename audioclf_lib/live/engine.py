@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SILENCE_DBFS
+from ..config import FeatureConfig
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus)
 from .sources import MicSource, Sink, Source
@@ -51,19 +52,34 @@ class LiveClassifier:
 
     Parameters
     ----------
-    model : a bundled checkpoint name (``"music-noise"``, ``"music-speech-noise"``), a path, or a
-        :class:`~audioclf_lib.predict.Predictor`. Loaded at :meth:`start` (a missing file is an
+    model : str, Path or Predictor
+        A bundled checkpoint name (``"music-noise"``, ``"music-speech-noise"``), a path, or a
+        :class:`~audioclf_lib.predict.Predictor` (or anything with its ``config``, ``class_names``,
+        ``name``, ``device`` and ``probabilities``). Loaded at :meth:`start` (a missing file is an
         ``error`` state with a message, not an exception in the UI).
-    source : :class:`MicSource` (default: the default microphone) or :class:`FileSource`.
-    mode : ``"windows"`` (back-to-back windows, the seed) or ``"sliding"``.
-    window_seconds : audio per decision (default: the model's window, 5 s). Shorter windows are
-        wrapped to the model's length; longer ones are classified as the mean over model-length pieces.
-    hop_seconds : sliding mode: a decision every ``hop_seconds``.
-    smoothing : sliding mode: the label comes from the mean of the last ``smoothing`` probability vectors.
-    silence_dbfs : silence gate (``None``: off); can be changed while running.
-    device : ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when available).
-    queue_seconds : capacity of the block queue; a worker that falls further behind drops (and counts) blocks.
-    history : how many results :attr:`results` keeps (each holds its window's audio: 320 kB for 5 s).
+    source : Source, optional
+        Any :class:`~audioclf_lib.live.sources.Source`: :class:`~audioclf_lib.live.sources.MicSource`
+        (default: the default microphone) or :class:`~audioclf_lib.live.sources.FileSource`.
+    mode : {"windows", "sliding"}
+        Back-to-back windows (the seed) or a sliding window.
+    window_seconds : float, optional
+        Audio per decision, 0.5-30 s (default: the model's window). Each window is decided by
+        :func:`~audioclf_lib.predict.decide_window`: shorter ones are wrapped to the model's length,
+        longer ones classified as the mean over half-overlapping model-length pieces.
+    hop_seconds : float
+        Sliding mode: a decision every ``hop_seconds``.
+    smoothing : int
+        Sliding mode: the label comes from the mean of the last ``smoothing`` probability vectors.
+    silence_dbfs : float or None
+        Silence gate (``None``: off); can be changed while running.
+    device : str, optional
+        ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when available).
+    queue_seconds : float
+        Capacity of the block queue; a worker that falls further behind drops (and counts) blocks.
+    history : int
+        How many results :attr:`results` keeps (each holds its window's audio: 320 kB for 5 s).
+    progress_interval : float
+        Seconds between :class:`~audioclf_lib.live.events.LiveProgress` events.
 
     Listeners (:meth:`add_listener`) are called in the worker thread with each
     :class:`LiveProgress`, :class:`LiveResult` and :class:`LiveStatus`; an exception in a listener is
@@ -113,6 +129,7 @@ class LiveClassifier:
 
     @property
     def model_name(self) -> str:
+        """The model's short name (the checkpoint's stem), loaded or not."""
         if self.predictor is not None:
             return self.predictor.name
         if hasattr(self.model, "probabilities"):
@@ -121,23 +138,45 @@ class LiveClassifier:
 
     @property
     def running(self) -> bool:
+        """True while the worker thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
     @property
     def window_s(self) -> float:
+        """Seconds per decision: ``window_seconds``, else the model's window (the default config's before loading)."""
         if self.window_seconds is not None:
             return float(self.window_seconds)
-        return self.predictor.config.window_seconds if self.predictor is not None else 5.0
+        return (self.predictor.config if self.predictor is not None else FeatureConfig()).window_seconds
 
     # -- listeners --------------------------------------------------------------------------------
     def add_listener(self, fn: Listener) -> Listener:
-        """Call ``fn(event)`` for every progress, result and status event (in the worker thread)."""
+        """Call ``fn(event)`` for every progress, result and status event (in the worker thread).
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(event)`` with a :class:`~audioclf_lib.live.events.LiveProgress`,
+            :class:`~audioclf_lib.live.events.LiveResult` or :class:`~audioclf_lib.live.events.LiveStatus`;
+            it should return quickly (it delays the next decision).
+
+        Returns
+        -------
+        fn : callable
+            The same function, for :meth:`remove_listener`.
+        """
         with self._lock:
             if fn not in self._listeners:
                 self._listeners.append(fn)
         return fn
 
     def remove_listener(self, fn: Listener) -> None:
+        """Stop calling ``fn`` (no error if it is not a listener).
+
+        Parameters
+        ----------
+        fn : callable
+            A function given to :meth:`add_listener`.
+        """
         with self._lock:
             if fn in self._listeners:
                 self._listeners.remove(fn)
@@ -180,12 +219,32 @@ class LiveClassifier:
     _loaded_from: tuple | None = None
 
     def load(self):
-        """Load the model now (the first load takes a few seconds); returns the Predictor or raises :class:`LiveError`."""
+        """Load the model now (the first load takes a few seconds) instead of at :meth:`start`.
+
+        Returns
+        -------
+        predictor : Predictor
+
+        Raises
+        ------
+        LiveError
+            The checkpoint is missing or unusable; the message says what to do.
+        """
         self.predictor = self._load_predictor()
         return self.predictor
 
     def start(self, source: Source | None = None) -> bool:
-        """Start listening. Returns ``False`` if already running (starting twice is harmless).
+        """Start listening: load the model, open the source, start the worker.
+
+        Parameters
+        ----------
+        source : Source, optional
+            Replaces :attr:`source` (the previous one is kept otherwise).
+
+        Returns
+        -------
+        started : bool
+            ``False`` if already running (starting twice is harmless).
 
         Raises
         ------
@@ -227,10 +286,20 @@ class LiveClassifier:
             return True
 
     def stop(self, timeout: float = 2.0) -> bool:
-        """Stop listening: the source is closed and the worker joined. ``True`` when both are gone.
+        """Stop listening: the source is closed and the worker joined.
 
         The worker checks for Stop every 50 ms and after each inference, so this normally
-        returns within a few tens of milliseconds; ``timeout`` only bounds a stuck model call.
+        returns within a few tens of milliseconds.
+
+        Parameters
+        ----------
+        timeout : float
+            The longest wait for the worker (s): it only bounds a stuck model call.
+
+        Returns
+        -------
+        stopped : bool
+            ``True`` when the source is closed and the worker gone.
         """
         with self._lock:
             self._stop.set()
@@ -244,15 +313,40 @@ class LiveClassifier:
         return stopped
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker to end by itself (a file played out, an error); ``True`` when it has."""
+        """Wait for the worker to end by itself (a file played out, an error).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The longest wait (s); ``None``: no limit.
+
+        Returns
+        -------
+        ended : bool
+            ``True`` when the worker is no longer running.
+        """
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
         return not self.running
 
     def wait_for_results(self, n: int = 1, *, timeout: float = 30.0, skip_silence: bool = False) -> list[LiveResult]:
-        """Block until ``n`` results (``skip_silence``: non-silent ones) were published since Start, the loop
-        ended, or ``timeout`` passed; return the latest of them that :attr:`results` still holds (at most ``n``)."""
+        """Block until ``n`` results were published since Start, the loop ended, or ``timeout`` passed.
+
+        Parameters
+        ----------
+        n : int
+            How many results to wait for.
+        timeout : float
+            The longest wait (s).
+        skip_silence : bool
+            Count (and return) only non-silent results.
+
+        Returns
+        -------
+        results : list of LiveResult
+            The latest of them that :attr:`results` still holds (at most ``n``).
+        """
         deadline = time.monotonic() + timeout
         key = "sound_decisions" if skip_silence else "decisions"
         with self._result_cv:

@@ -31,12 +31,18 @@ IDLE, STARTING, LISTENING, STOPPED, ENDED, ERROR = "idle", "starting", "listenin
 
 
 class LiveError(RuntimeError):
-    """The live loop cannot start or go on; the message is a sentence a user can act on."""
+    """The live loop cannot start or go on; the message is a sentence a user can act on.
+
+    Notebook: 05_live_demo.ipynb
+    """
 
 
 @dataclass(frozen=True)
 class LiveStatus:
-    """A state change: ``idle``, ``starting``, ``listening``, ``stopped``, ``ended`` (file played out) or ``error``."""
+    """A state change: ``idle``, ``starting``, ``listening``, ``stopped``, ``ended`` (file played out) or ``error``.
+
+    Notebook: 05_live_demo.ipynb
+    """
 
     state: str
     message: str = ""
@@ -45,7 +51,10 @@ class LiveStatus:
 
 @dataclass(frozen=True)
 class LiveProgress:
-    """Where the current window stands, published about every 50 ms while audio arrives."""
+    """Where the current window stands, published about every 50 ms while audio arrives.
+
+    Notebook: 05_live_demo.ipynb
+    """
 
     filled_s: float  #: audio collected towards the next decision (s)
     target_s: float  #: audio needed for the next decision (s)
@@ -69,7 +78,10 @@ class LiveProgress:
 
 @dataclass(frozen=True)
 class LiveResult:
-    """One published decision."""
+    """One published decision.
+
+    Notebook: 05_live_demo.ipynb
+    """
 
     index: int  #: 0, 1, 2, ... since Start
     label: str  #: winning class (after smoothing), or ``"silence"``

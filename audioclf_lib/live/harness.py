@@ -40,9 +40,15 @@ __all__ = [
 def loopback_room_available() -> bool:
     """True when the default microphone hears what the default speaker plays (a PulseAudio loopback).
 
+    Notebook: 05_live_demo.ipynb
+
     That is the virtual microphone of ``scripts/virtual_mic.sh`` (CI, tests): its default source
     is ``vmic``, a remap of the speaker's monitor. Notebook 05 then streams its demo clips through
     the microphone path instead of the file source.
+
+    Returns
+    -------
+    available : bool
     """
     if not os.environ.get("PULSE_SERVER") or shutil.which("pactl") is None:
         return False
@@ -55,22 +61,41 @@ def loopback_room_available() -> bool:
 
 
 class RoomPlayback:
-    """A ``paplay`` process playing into the default speaker; :meth:`stop` ends it."""
+    """A ``paplay`` process playing into the default speaker; :meth:`stop` ends it.
+
+    Notebook: 05_live_demo.ipynb
+
+    Parameters
+    ----------
+    process : subprocess.Popen
+        The ``paplay`` process.
+    temp : Path or None
+        A temporary WAV file to delete when the playback is over.
+    """
 
     def __init__(self, process: subprocess.Popen, temp: Path | None):
         self.process, self._temp = process, temp
 
     @property
     def playing(self) -> bool:
+        """True while ``paplay`` runs."""
         return self.process.poll() is None
 
     def wait(self, timeout: float | None = None) -> None:
+        """Wait until the clip has played out.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The longest wait (s); ``subprocess.TimeoutExpired`` after it.
+        """
         try:
             self.process.wait(timeout)
         finally:
             self._cleanup()
 
     def stop(self) -> None:
+        """End the playback now (idempotent)."""
         if self.process.poll() is None:
             self.process.terminate()
         try:
@@ -88,7 +113,20 @@ class RoomPlayback:
 def play_into_room(audio: str | Path | np.ndarray, sr: int | None = None) -> RoomPlayback:
     """Play a file or an array on the default speaker with ``paplay`` (returns at once).
 
+    Notebook: 05_live_demo.ipynb
+
     With the virtual microphone this is how a clip reaches the microphone path.
+
+    Parameters
+    ----------
+    audio : str, Path or np.ndarray of shape (n,)
+        A file ``paplay`` can read, or float audio in [-1, 1] (written to a temporary 16-bit WAV).
+    sr : int, optional
+        Rate of ``audio`` when it is an array.
+
+    Returns
+    -------
+    playback : RoomPlayback
     """
     if shutil.which("paplay") is None:
         raise LiveError("paplay (pulseaudio-utils) is not installed: cannot play into the room")
@@ -106,7 +144,6 @@ def play_into_room(audio: str | Path | np.ndarray, sr: int | None = None) -> Roo
     return RoomPlayback(process, temp)
 
 
-
 _MANIFESTS: dict = {}
 
 
@@ -121,6 +158,32 @@ def demo_clips(cls: str, *, seconds: float = 10.0, predictor=None, split: str = 
     ``predictor``, only clips it classifies correctly offline (whole-clip decision, confidence
     at least ``min_confidence``) are used: the demo then checks that the *live path* reproduces
     the offline decision; the model's accuracy is measured in notebook 02.
+
+    Parameters
+    ----------
+    cls : str
+        A class of the corpus.
+    seconds : float
+        Total length wanted (s); fewer clips are returned when the split has no more.
+    predictor : Predictor, optional
+        Keep only clips it gets right offline.
+    split : str
+        ``"train"``, ``"val"`` or ``"test"``.
+    seed : int
+        Seed of notebook 01's split.
+    min_confidence : float
+        With ``predictor``: the lowest whole-clip probability of ``cls`` accepted.
+    root : str or Path, optional
+        The corpus folder (default: :func:`~audioclf_lib.config.data_dir`).
+
+    Returns
+    -------
+    paths : list of Path
+
+    Raises
+    ------
+    ValueError
+        No such clip in the split (or none the predictor gets right).
     """
     from ..config import data_dir
     from ..data import build_manifest, split_manifest
@@ -153,7 +216,10 @@ def demo_clips(cls: str, *, seconds: float = 10.0, predictor=None, split: str = 
 
 @dataclass
 class StreamRun:
-    """What :func:`stream_clips` returns."""
+    """What :func:`stream_clips` returns.
+
+    Notebook: 05_live_demo.ipynb
+    """
 
     results: list[LiveResult]
     audio: np.ndarray = field(repr=False)  #: what was streamed, at ``sample_rate``
@@ -165,7 +231,20 @@ class StreamRun:
     stats: dict
 
     def expected(self, segments: Sequence[tuple[float, float, str]], margin_s: float = 0.3) -> list[str | None]:
-        """For each result, the class of the segment ``(start_s, end_s, class)`` holding its whole window, else ``None``."""
+        """For each result, the class of the segment holding its whole window, else ``None``.
+
+        Parameters
+        ----------
+        segments : sequence of (float, float, str)
+            ``(start_s, end_s, class)`` of what was played, in seconds of :attr:`audio`.
+        margin_s : float
+            How far a window may reach over a segment's edges (s).
+
+        Returns
+        -------
+        classes : list of str or None
+            One per result.
+        """
         out = []
         for r in self.results:
             a = r.start_s + self.offset_s
@@ -184,6 +263,24 @@ def stream_clips(engine: LiveClassifier, clips: Sequence[str | Path] | np.ndarra
     clips are played on the speaker (:func:`play_into_room`), and ``lead_in_s`` later the loop
     starts on the default microphone, as if a user pressed Start while the music was playing;
     it stops when the windows that fit inside the clip have been classified.
+
+    Parameters
+    ----------
+    engine : LiveClassifier
+        Its model is loaded first; its mode and window apply.
+    clips : sequence of paths, or np.ndarray of shape (n,)
+        Recordings played one after the other, or audio at the model's rate.
+    via_room : bool
+        Through the virtual microphone (needs :func:`loopback_room_available`) or the file source.
+    lead_in_s : float
+        Via the room: how long the clip plays before the microphone opens (s).
+    timeout_s : float, optional
+        The longest wait for the results (default: from the audio's length).
+
+    Returns
+    -------
+    run : StreamRun
+        Every result, with what was streamed.
     """
     engine.load()
     sr = engine.predictor.config.sample_rate

@@ -123,7 +123,7 @@ def spectrogram_png(y: np.ndarray, sr: int, *, extractor=None, config=None, scal
 
 
 def save_window(result: LiveResult, folder: str | Path, *, extractor=None, scale: int = 2) -> tuple[Path, Path]:
-    """Write a result's window as ``<folder>/<time>_<index>_<label>_<confidence>.wav`` and the matching spectrogram ``.png``.
+    """Write a result's window as ``<folder>/<time>_<index>_<label>_<confidence>.wav`` and its spectrogram ``.png``.
 
     Notebook: 05_live_demo.ipynb (the debug toggle; the seed saved spectrograms "for visual inspection").
 

@@ -68,7 +68,15 @@ class Sink:
         self.first_block: float | None = None
 
     def push(self, block: np.ndarray, overflow: bool = False) -> None:
-        """Queue one block (shape ``(frames,)``, float32) without waiting; ``overflow``: the device lost audio before it."""
+        """Queue one block without waiting; a full queue drops it and counts the drop.
+
+        Parameters
+        ----------
+        block : np.ndarray, shape (frames,), float32
+            Mono audio at the source's ``sample_rate``.
+        overflow : bool
+            The device lost audio before this block (an input overflow), counted.
+        """
         now = time.monotonic()
         self.last_block = now
         if self.first_block is None:
@@ -82,7 +90,13 @@ class Sink:
             self.dropped += 1
 
     def fail(self, message: str) -> None:
-        """The source broke; ``message`` (the first one wins) becomes the engine's error sentence."""
+        """The source broke: the engine stops with this error.
+
+        Parameters
+        ----------
+        message : str
+            A sentence for the user (the first one wins).
+        """
         if self.error is None:
             self.error = message
 
@@ -92,7 +106,10 @@ class Sink:
 
 
 class Source(Protocol):
-    """The interface every live input implements (see the module's docstring)."""
+    """The interface every live input implements (see the module's docstring).
+
+    Notebook: 05_live_demo.ipynb
+    """
 
     #: shown in status lines, e.g. ``"default microphone"``
     name: str
@@ -102,11 +119,27 @@ class Source(Protocol):
     block_seconds: float
 
     @property
-    def active(self) -> bool: ...
+    def active(self) -> bool:
+        """True while audio is being delivered."""
 
-    def start(self, sink: Sink, preferred_rate: int) -> None: ...
+    def start(self, sink: Sink, preferred_rate: int) -> None:
+        """Open the input and push its blocks into ``sink`` from a thread of the source's own.
 
-    def stop(self) -> None: ...
+        Parameters
+        ----------
+        sink : Sink
+            Where the blocks go.
+        preferred_rate : int
+            The model's rate (Hz); a source may deliver another and set ``sample_rate`` to it.
+
+        Raises
+        ------
+        LiveError
+            The input cannot be opened; the message says why and what to do.
+        """
+
+    def stop(self) -> None:
+        """Close the input; idempotent, from any thread."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,9 +180,21 @@ class MicSource:
 
     Notebook: 05_live_demo.ipynb
 
-    The ``sounddevice`` callback only copies each block into the loop's queue and counts
-    overflows. The device is asked for the model's rate (16 kHz); if it refuses, its own default
-    rate is used and the worker resamples.
+    Opened through :mod:`audioclf_lib.soundio`, the project's one sounddevice layer. PortAudio's
+    callback only hands each block to the loop's queue and counts overflows. The device is asked
+    for the model's rate; if it refuses, its own default rate is used and the worker resamples.
+
+    Parameters
+    ----------
+    device : int, str or None
+        Input device index or (part of a) name; ``None``: the default input.
+    samplerate : int, optional
+        Rate to ask for instead of the model's (Hz).
+    block_seconds : float
+        Block length handed to the loop (s).
+    latency : str or float
+        sounddevice's ``latency``: ``"high"`` (large device buffers, no overflows on a busy machine),
+        ``"low"`` or seconds.
     """
 
     def __init__(self, device: int | str | None = None, *, samplerate: int | None = None, block_seconds: float = 0.05,
@@ -164,10 +209,12 @@ class MicSource:
 
     @property
     def name(self) -> str:
+        """``"default microphone"`` or ``"microphone <device>"``."""
         return f"microphone {self.device!r}" if self.device is not None else "default microphone"
 
     @property
     def active(self) -> bool:
+        """True while the stream delivers audio."""
         return self._stream is not None and self._stream.active
 
     def start(self, sink: Sink, preferred_rate: int) -> None:
@@ -217,11 +264,16 @@ class FileSource:
 
     Parameters
     ----------
-    audio : a path, a list of paths (played one after the other), or a float array.
-    sr : rate of ``audio`` when it is an array.
-    loop : start again at the end instead of ending the stream.
-    speed : 1.0 is real time; larger plays faster (tests, benchmarks).
-    block_seconds : block length handed to the loop (like a microphone's 50-ms blocks).
+    audio : str, Path, sequence of paths, or np.ndarray of shape (n,)
+        A file, files played one after the other, or a float array.
+    sr : int, optional
+        Rate of ``audio`` when it is an array.
+    loop : bool
+        Start again at the end instead of ending the stream.
+    speed : float
+        1.0 is real time; larger plays faster (tests, benchmarks).
+    block_seconds : float
+        Block length handed to the loop (like a microphone's 50-ms blocks).
     """
 
     def __init__(self, audio: str | Path | Sequence[str | Path] | np.ndarray, sr: int | None = None, *, loop: bool = False,
@@ -249,12 +301,14 @@ class FileSource:
 
     @property
     def name(self) -> str:
+        """``"file <name>"`` (``"(+n more)"``), or ``"audio array"``."""
         if self.array is not None:
             return "audio array"
         return f"file {self.paths[0].name}" + (f" (+{len(self.paths) - 1} more)" if len(self.paths) > 1 else "")
 
     @property
     def active(self) -> bool:
+        """True while the playing thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
     def _chunks(self, sr: int):
@@ -267,6 +321,15 @@ class FileSource:
             yield from stream_blocks(path, sr, block_seconds=30.0)
 
     def start(self, sink: Sink, preferred_rate: int) -> None:
+        """Play into ``sink`` in real time (times ``speed``) from a thread; :class:`LiveError` for a missing file.
+
+        Parameters
+        ----------
+        sink : Sink
+            Where the blocks go.
+        preferred_rate : int
+            The model's rate (Hz): files are decoded (and an array resampled) to it.
+        """
         for path in self.paths:
             if not path.is_file():
                 raise LiveError(f"Audio file not found: {path}")
@@ -296,6 +359,7 @@ class FileSource:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop playing (idempotent, any thread)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(1.0)

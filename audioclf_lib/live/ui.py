@@ -42,8 +42,21 @@ _SPEC_INTERVAL_S = 0.25  # live spectrogram refresh while a window fills
 
 
 def model_label(name: str | Path) -> str:
-    """The model chooser's words for a checkpoint: ``yours (<device>): <name>`` for one fine-tuned on your recordings
-    (``<devices_dir>/<device>/<name>.pt``), a bundled model's plain name, else the file name."""
+    """The model chooser's words for a checkpoint.
+
+    Notebook: 05_live_demo.ipynb
+
+    Parameters
+    ----------
+    name : str or Path
+        A bundled checkpoint's name or a checkpoint file.
+
+    Returns
+    -------
+    label : str
+        ``yours (<device>): <name>`` for one fine-tuned on your recordings
+        (``<devices_dir>/<device>/<name>.pt``), a bundled model's plain name, else the file name.
+    """
     from ..devices import devices_dir
 
     path = Path(name)
@@ -123,9 +136,9 @@ class LiveDemo:
 
     def __init__(self, *, models: Sequence[str | Path] | None = None, model: str | None = None,
                  files: Mapping[str, str | Path | Sequence[str | Path]] | None = None, source: str | None = None,
-                 mode: str = "windows", window_seconds: float | None = None, hop_seconds: float = 0.5, smoothing: int = 3,
-                 silence_dbfs: float = SILENCE_DBFS, debug_dir: str | Path | None = None, device: str | None = None,
-                 history: int = 12):
+                 mode: str = "windows", window_seconds: float | None = None, hop_seconds: float = 0.5,
+                 smoothing: int = 3, silence_dbfs: float = SILENCE_DBFS, debug_dir: str | Path | None = None,
+                 device: str | None = None, history: int = 12):
         import ipywidgets as w
 
         from ..checkpoint import bundled_checkpoints
@@ -183,8 +196,8 @@ class LiveDemo:
         self.source_choice.value = self._default_source(source)
         self.mode_choice = w.ToggleButtons(options=[("back-to-back", "windows"), ("sliding", "sliding")], value=mode,
                                            description="mode", style={**style, "button_width": "120px"})
-        self.window_slider = w.FloatSlider(value=window_seconds or config.window_seconds, min=1.0, max=10.0, step=0.5, description="window (s)",
-                                           style=style, readout_format=".1f")
+        self.window_slider = w.FloatSlider(value=window_seconds or config.window_seconds, min=1.0, max=10.0, step=0.5,
+                                           description="window (s)", style=style, readout_format=".1f")
         self.hop_slider = w.FloatSlider(value=hop_seconds, min=0.1, max=5.0, step=0.1, description="hop (s)",
                                         style=style, readout_format=".1f", disabled=mode != "sliding")
         self.silence_slider = w.FloatSlider(value=silence_dbfs, min=-90.0, max=-20.0, step=1.0,
@@ -298,7 +311,13 @@ class LiveDemo:
 
     # -- actions ---------------------------------------------------------------------------------
     def start(self) -> bool:
-        """What the Start button does. ``False`` (with the reason in the status line) when it cannot start."""
+        """What the Start button does: the settings go to the engine, which starts.
+
+        Returns
+        -------
+        started : bool
+            ``False`` (with the reason in the status line) when it cannot start.
+        """
         if self.engine.running:
             return False
         if not self.model_choice.value:
@@ -326,7 +345,13 @@ class LiveDemo:
         return True
 
     def stop(self) -> bool:
-        """What the Stop button does: returns once the stream is closed and the worker joined."""
+        """What the Stop button does: returns once the stream is closed and the worker joined.
+
+        Returns
+        -------
+        stopped : bool
+            See :meth:`LiveClassifier.stop <audioclf_lib.live.engine.LiveClassifier.stop>`.
+        """
         stopped = self.engine.stop()
         self._set_running(self.engine.running)
         self.progress.value = 0.0
@@ -334,11 +359,31 @@ class LiveDemo:
         return stopped
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until the worker ends by itself (a file source played out, an error)."""
+        """Wait until the worker ends by itself (a file source played out, an error).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The longest wait (s); ``None``: no limit.
+
+        Returns
+        -------
+        ended : bool
+        """
         return self.engine.join(timeout)
 
     def wait_for_results(self, n: int = 1, *, timeout: float = 30.0, skip_silence: bool = False) -> list[LiveResult]:
-        """Block until ``n`` results were shown (see :meth:`LiveClassifier.wait_for_results`)."""
+        """Block until ``n`` results were shown.
+
+        Parameters
+        ----------
+        n, timeout, skip_silence
+            See :meth:`LiveClassifier.wait_for_results <audioclf_lib.live.engine.LiveClassifier.wait_for_results>`.
+
+        Returns
+        -------
+        results : list of LiveResult
+        """
         return self.engine.wait_for_results(n, timeout=timeout, skip_silence=skip_silence)
 
     def _on_silence(self, change) -> None:
