@@ -263,10 +263,8 @@ class Predictor:
 
         Parameters
         ----------
-        window : np.ndarray, shape (n,) or (n, channels)
-            Audio at ``sr``.
-        sr : int
-            Its sample rate.
+        window, sr
+            As ``y`` and ``sr`` of :meth:`predict`.
 
         Returns
         -------
@@ -289,10 +287,8 @@ class Predictor:
 
         Parameters
         ----------
-        y : np.ndarray, shape (n,) or (n, channels)
-            Audio at ``sr``.
-        sr : int
-            Its sample rate.
+        y, sr
+            As for :meth:`predict`: audio of any length at any rate.
         window_seconds, hop_seconds : float, optional
             Window length and hop (default: the model's window, back to back).
 
@@ -327,26 +323,60 @@ class Predictor:
             As :meth:`predict_segments`, with a first ``path`` column.
         """
         n, hop = self._window_hop(window_seconds, hop_seconds)
-        tables: list[pd.DataFrame] = []
-        buffer, buffer_start, next_start, total = np.zeros(0, np.float32), 0, 0, 0
-        for block in stream_blocks(path, self.config.sample_rate, block_seconds=block_seconds):
-            buffer = np.concatenate([buffer, block])
-            total += block.size
-            starts = np.arange(next_start, total - n + 1, hop)
-            if starts.size:
-                windows = np.stack([buffer[s - buffer_start : s - buffer_start + n] for s in starts])
-                tables.append(self._score(windows, starts, n, total))
-                next_start = int(starts[-1]) + hop
-            buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
-            buffer_start = max(buffer_start, next_start)
-            release_free_memory()
-        self._check_duration(path, total)
-        if not tables or (next_start < total and total - next_start >= n / 2):
-            tail = buffer[next_start - buffer_start :] if tables else buffer
-            tables.append(self._score(fix_length(tail, n)[None], np.array([next_start if tables else 0]), n, total))
+        stream = _FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration)
+        tables = [self._score(windows, starts, n, stream.total) for windows, starts in stream]
         table = pd.concat(tables, ignore_index=True)
         table.insert(0, "path", str(path))
         return table
+
+    def segment_file(self, path: str | Path, *, policy=None, block_seconds: float = 60.0) -> SegmentedFile:
+        """A file of any length through the one decision policy: merged segments and window rows.
+
+        Notebook: 05_live_demo.ipynb
+
+        Windows of ``policy.window_seconds`` every ``policy.hop_seconds`` are classified
+        (:func:`window_probabilities`); each hop-long frame then gets the mean probabilities of the
+        windows covering it (:func:`~audioclf_lib.segments.frame_probabilities`) and its own level,
+        and the frames go through the policy's gate, smoothing and minimum durations
+        (:class:`~audioclf_lib.segments.Segmenter`). Deciding per frame rather than per window puts a
+        boundary where the evidence changes (a window straddling it counts for both sides) and lets a
+        silence shorter than a window show. Memory is bounded as in :meth:`predict_file`.
+
+        Parameters
+        ----------
+        path : str or Path
+            An audio file (any length, any rate).
+        policy : DecisionPolicy, optional
+            Default: :func:`~audioclf_lib.segments.default_policy` for this model's window.
+        block_seconds : float
+            Decoded at a time (s).
+
+        Returns
+        -------
+        SegmentedFile
+            ``windows`` (with the policy's per-window ``label``), ``segments``, ``duration_s``.
+        """
+        from .segments import Segmenter, default_policy, frame_probabilities
+
+        policy = default_policy(self.config.window_seconds) if policy is None else policy
+        n, hop = self._window_hop(policy.window_seconds, policy.hop_seconds or policy.window_seconds)
+        stream = _FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration,
+                              frame_levels=True)
+        tables = [self._score(windows, starts, n, stream.total) for windows, starts in stream]
+        windows = pd.concat(tables, ignore_index=True)
+        sr = self.config.sample_rate
+        duration_s = stream.total / sr
+        probs = windows[[f"p_{c}" for c in self.class_names]].to_numpy(np.float64)
+        frames = frame_probabilities(probs, windows["start_s"].to_numpy(), window_seconds=n / sr,
+                                     frame_seconds=hop / sr, duration_s=duration_s)
+        frame_policy = replace(policy, window_seconds=hop / sr, hop_seconds=hop / sr)
+        segmenter = Segmenter(self.class_names, policy=frame_policy, silence_dbfs=self.silence_dbfs)
+        levels = np.asarray(stream.levels[: len(frames)], dtype=np.float64)
+        segments = segmenter.segment(frames, levels, duration_s=duration_s, starts_s=np.arange(len(frames)) * hop / sr)
+        window_segmenter = Segmenter(self.class_names, policy=policy, silence_dbfs=self.silence_dbfs)
+        windows["label"] = window_segmenter.window_labels(probs, windows["level_dbfs"].to_numpy())[0]
+        windows.insert(0, "path", str(path))
+        return SegmentedFile(windows, segments, duration_s)
 
     def _window_hop(self, window_seconds: float | None, hop_seconds: float | None) -> tuple[int, int]:
         sr = self.config.sample_rate
@@ -357,9 +387,10 @@ class Predictor:
         return n, hop
 
     def _score(self, windows: np.ndarray, starts: np.ndarray, n: int, total: int) -> pd.DataFrame:
-        probs = self.probabilities(windows)
+        probs = window_probabilities(self, windows)
         sr = self.config.sample_rate
-        table = pd.DataFrame({"start_s": starts / sr, "end_s": np.minimum(starts + n, total) / sr})
+        table = pd.DataFrame({"start_s": starts / sr, "end_s": np.minimum(starts + n, total) / sr,
+                              "level_dbfs": [loud_level_dbfs(w) for w in windows]})
         table["label"] = [self.class_names[k] for k in probs.argmax(axis=1)]
         for k, name in enumerate(self.class_names):
             table[f"p_{name}"] = probs[:, k]
@@ -384,3 +415,51 @@ class Predictor:
         table = self.predict_file(path, **window_options)
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs
+
+
+class _FileWindows:
+    """Windows of a file decoded in blocks: iterate for ``(windows (k, n), starts (k,))`` batches.
+
+    Windows follow :func:`audioclf_lib.audio.segment` (every ``hop``; a trailing piece of at least
+    half a window is kept, wrapped; a short file gives one wrapped window), so a long file gives
+    the same windows as loading it whole. After the loop, ``total`` is the decoded length in
+    samples and, with ``frame_levels``, ``levels`` holds the loud level of every ``hop``-long frame
+    (the last, shorter frame included).
+    """
+
+    def __init__(self, path, sr: int, n: int, hop: int, block_seconds: float, *, check_length,
+                 frame_levels: bool = False):
+        self.path, self.sr, self.n, self.hop, self.block_seconds = path, sr, n, hop, block_seconds
+        self.check_length = check_length  # (path, n_samples) -> None, raises AudioError when too short
+        self.total = 0
+        self.levels: list[float] | None = [] if frame_levels else None
+
+    def __iter__(self):
+        n, hop = self.n, self.hop
+        buffer, buffer_start, next_start = np.zeros(0, np.float32), 0, 0
+        pending = np.zeros(0, np.float32)  # audio not yet cut into level frames
+        for block in stream_blocks(self.path, self.sr, block_seconds=self.block_seconds):
+            buffer = np.concatenate([buffer, block])
+            self.total += block.size
+            if self.levels is not None:
+                pending = self._add_levels(np.concatenate([pending, block]))
+            starts = np.arange(next_start, self.total - n + 1, hop)
+            if starts.size:
+                yield np.stack([buffer[s - buffer_start : s - buffer_start + n] for s in starts]), starts
+                next_start = int(starts[-1]) + hop
+            buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
+            buffer_start = max(buffer_start, next_start)
+            release_free_memory()
+        self.check_length(self.path, self.total)
+        if self.levels is not None and pending.size:
+            self.levels.append(loud_level_dbfs(pending))
+        first = next_start == 0
+        if first or (next_start < self.total and self.total - next_start >= n / 2):
+            tail = buffer if first else buffer[next_start - buffer_start :]
+            if tail.size:
+                yield fix_length(tail, n)[None], np.array([0 if first else next_start])
+
+    def _add_levels(self, audio: np.ndarray) -> np.ndarray:
+        whole = audio.size // self.hop * self.hop
+        self.levels.extend(loud_level_dbfs(frame) for frame in audio[:whole].reshape(-1, self.hop))
+        return audio[whole:]

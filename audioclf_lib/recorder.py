@@ -381,16 +381,16 @@ class RecorderWidget:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the recording thread.
+        """Wait for the recording thread, at most ``timeout`` seconds (``None``: no limit).
 
         Parameters
         ----------
         timeout : float, optional
-            The longest wait (s); ``None``: no limit.
 
         Returns
         -------
         finished : bool
+            ``True`` when the thread has ended.
         """
         if self._thread is not None:
             self._thread.join(timeout)

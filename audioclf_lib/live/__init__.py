@@ -21,6 +21,7 @@ Importing this package touches neither the audio system nor ipywidgets: ``soundd
 imported when a microphone is opened, ``ipywidgets`` when a :class:`LiveDemo` is built.
 """
 from ..soundio import input_devices
+from . import engine, events, harness, render, sources, ui
 from .engine import LiveClassifier
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus, timer_text)
@@ -29,36 +30,6 @@ from .render import save_window, spectrogram_png, spectrogram_rgb
 from .sources import FileSource, MicSource, Sink, Source, check_input_device
 from .ui import COLORS, MODEL_LABELS, LiveDemo, model_label
 
-__all__ = [
-    "IDLE",
-    "STARTING",
-    "LISTENING",
-    "STOPPED",
-    "ENDED",
-    "ERROR",
-    "LiveError",
-    "LiveStatus",
-    "LiveProgress",
-    "LiveResult",
-    "timer_text",
-    "Source",
-    "Sink",
-    "MicSource",
-    "FileSource",
-    "input_devices",
-    "check_input_device",
-    "LiveClassifier",
-    "spectrogram_rgb",
-    "spectrogram_png",
-    "save_window",
-    "LiveDemo",
-    "COLORS",
-    "MODEL_LABELS",
-    "model_label",
-    "loopback_room_available",
-    "RoomPlayback",
-    "play_into_room",
-    "demo_clips",
-    "StreamRun",
-    "stream_clips",
-]
+# The public names of every module, and the microphones PortAudio lists.
+__all__ = [*events.__all__, *sources.__all__, "input_devices", *engine.__all__, *render.__all__, *ui.__all__,
+           *harness.__all__]

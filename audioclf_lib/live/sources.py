@@ -326,9 +326,8 @@ class FileSource:
         Parameters
         ----------
         sink : Sink
-            Where the blocks go.
         preferred_rate : int
-            The model's rate (Hz): files are decoded (and an array resampled) to it.
+            Files are decoded (and an array resampled) to this rate, the model's.
         """
         for path in self.paths:
             if not path.is_file():

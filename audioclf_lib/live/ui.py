@@ -363,12 +363,13 @@ class LiveDemo:
 
         Parameters
         ----------
-        timeout : float, optional
-            The longest wait (s); ``None``: no limit.
+        timeout
+            See :meth:`LiveClassifier.join <audioclf_lib.live.engine.LiveClassifier.join>`.
 
         Returns
         -------
         ended : bool
+            What the engine's ``join`` returns.
         """
         return self.engine.join(timeout)
 
