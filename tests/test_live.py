@@ -1,4 +1,4 @@
-"""The live loop (audioclf_lib.live, live_ui): real recordings, the bundled checkpoints, the virtual microphone.
+"""The live loop (audioclf_lib.live: engine, sources, ui): real recordings, the bundled checkpoints, the virtual microphone.
 
 Library-level tests stream real held-out clips through the file source (faster than real time where only the
 logic is under test); the ``audio`` tests go through PortAudio and the virtual PulseAudio microphone in real time.

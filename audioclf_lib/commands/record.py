@@ -22,8 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..devices import devices_dir
-    from ..recorder import (RecorderError, check_folder_name, count_clips, device_folder, input_device_status,
-                           record_clips)
+    from ..recorder import RecorderError, check_folder_name, count_clips, device_folder, record_clips
+    from ..soundio import input_device_status
 
     if args.input is not None and args.input.isdigit():
         args.input = int(args.input)  # a device index, as `python -m sounddevice` lists them
