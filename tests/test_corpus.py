@@ -331,6 +331,20 @@ def test_similar_names_are_allowed():
         check_allowed(registry, spec)
 
 
+def test_the_project_rules():
+    from audioclf_lib.corpus.sources import SOURCES
+
+    names = [r.source for r in SOURCES]
+    assert len(names) == len(set(names)) and len(names) >= 60
+    assert not any("fsdd" in n for n in names)  # the spoken-digit snapshot is not a registry source
+    assert {r.label for r in SOURCES} == {"music", "speech", "noise"}
+    for r in SOURCES:
+        assert r.license.strip() and r.note.strip(), r.source
+        assert r.source.startswith({"debian": "deb_", "pypi": "pypi_", "npm": "npm_"}[r.registry]), r.source
+        for spec in r.packages:
+            check_allowed(r.registry, spec)
+
+
 def test_helpers():
     assert segment_starts(8.0) == [0.0]
     assert segment_starts(60.0, max_clips=3) == [5.0, 25.0, 45.0]

@@ -174,6 +174,7 @@ class Fetcher:
         ``apt-get download NAME`` (Debian), ``pip download --no-deps SPEC`` (PyPI; pip picks
         a wheel when there is one) and ``npm pack SPEC`` (npm).
         """
+        dest = dest.resolve()  # the clients run inside dest: a relative path would nest
         dest.mkdir(parents=True, exist_ok=True)
         name = package_name(registry, spec)
         commands = {
