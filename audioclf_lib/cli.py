@@ -25,6 +25,7 @@ COMMANDS = {
     "models": "audioclf_lib.commands.models",
     "classify": "audioclf_lib.commands.classify",
     "evaluate": "audioclf_lib.commands.evaluate",
+    "evaluate-segments": "audioclf_lib.commands.evaluate_segments",
     "record": "audioclf_lib.commands.record",
     "finetune": "audioclf_lib.commands.finetune",
     "corpus": "audioclf_lib.corpus.command",

@@ -26,7 +26,7 @@ import pandas as pd
 from .segments import check_segments
 
 __all__ = ["normalize_segments", "frame_labels", "segment_boundaries", "match_boundaries", "boundary_scores",
-           "evaluate_segments"]
+           "evaluate_segments", "concatenated_recording"]
 
 _EPS = 1e-6  # times closer than this are the same time (the formats keep 6 or 3 decimals)
 
@@ -277,3 +277,58 @@ def evaluate_segments(reference: pd.DataFrame, predicted: pd.DataFrame, *, toler
         "resolution_s": float(resolution_s),
         "per_class": per_class,
     }
+
+
+def concatenated_recording(clips: dict[str, list], *, sr: int, seed: int = 0, block_seconds: tuple[float, float] = (15, 40),
+                           blocks_per_class: int = 2, silence_seconds: tuple[float, float] = (2, 6),
+                           silence_probability: float = 0.5) -> tuple[np.ndarray, pd.DataFrame]:
+    """A long recording with known boundaries, made of clips of each class and stretches of silence.
+
+    Notebook: 05_live_demo.ipynb
+
+    Blocks of ``block_seconds`` (uniform) are filled with whole clips of one class, back to back
+    and in random order, cut to length; the blocks (``blocks_per_class`` per class) come in random
+    order, and after each one a stretch of near-digital silence (noise at -100 dBFS) follows with
+    ``silence_probability``. Give it held-out clips to test segmentation on audio the model did
+    not train on.
+
+    Parameters
+    ----------
+    clips : dict
+        Class name -> list of audio files (or float32 arrays at ``sr``).
+    sr : int
+        Sample rate of the result.
+    seed : int
+        Everything random comes from this seed.
+
+    Returns
+    -------
+    (np.ndarray, pd.DataFrame)
+        The audio, shape (n,), float32, and its reference segments (``start``, ``end``, ``label``;
+        ``silence`` for the gaps).
+    """
+    from .audio import load_audio
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation([name for name in sorted(clips) for _ in range(blocks_per_class)])
+    parts, rows, t = [], [], 0.0
+    for name in order:
+        want = int(rng.uniform(*block_seconds) * sr)
+        pieces, have = [], 0
+        for i in rng.permutation(len(clips[name])):
+            item = clips[name][i]
+            y = item if isinstance(item, np.ndarray) else load_audio(item, sr)[0]
+            pieces.append(y)
+            have += y.size
+            if have >= want:
+                break
+        block = np.concatenate(pieces)[:want].astype(np.float32)
+        parts.append(block)
+        rows.append((t, t + block.size / sr, name))
+        t += block.size / sr
+        if rng.random() < silence_probability:
+            gap = int(rng.uniform(*silence_seconds) * sr)
+            parts.append((rng.standard_normal(gap) * 1e-5).astype(np.float32))
+            rows.append((t, t + gap / sr, "silence"))
+            t += gap / sr
+    return np.concatenate(parts), pd.DataFrame(rows, columns=["start", "end", "label"])

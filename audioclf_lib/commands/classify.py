@@ -1,43 +1,241 @@
-"""classify files or folders, one row per window"""
+"""classify files or folders into merged music/speech/noise/silence segments (or window rows)
+
+Every file goes through :meth:`~audioclf_lib.predict.Predictor.segment_file`, the one decision
+policy (:class:`~audioclf_lib.segments.DecisionPolicy`: silence gate, smoothing, minimum durations,
+thresholds) that the live loop uses too. Output:
+
+* stdout: the segment table (``--windows``: one row per window), ``--max-rows`` rows;
+* ``-o/--output PATH`` with ``--format {csv,jsonl,audacity,textgrid,rttm}``: a file for one input,
+  a folder (one output per input, sub-folders mirrored) for several or when PATH is a folder;
+* ``--csv OUT``: every window row of every file in one CSV (as before segments existed).
+
+Batches: ``--jobs N`` worker processes (each builds its Predictor once, one thread each),
+``--skip-existing`` resumes an interrupted run (outputs are written atomically, so an existing
+one is complete), a progress bar over audio time on stderr (off with ``--quiet`` or without a
+terminal), bad files reported with their reason while the rest goes on, and a summary line.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
-from .common import add_model_options, collect_audio_files, load_predictor
+from .common import UsageError, add_model_options, collect_audio_files, load_predictor
 
 __all__ = ["add_arguments", "run"]
 
+FORMATS = ("csv", "jsonl", "audacity", "textgrid", "rttm")
+WINDOW_FORMATS = ("csv", "jsonl")  # window rows have no single label span to draw in Audacity/Praat/RTTM
+
+
+def _threshold(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CLASS=PROBABILITY, e.g. speech=0.6; got {text!r}") from None
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", help="audio files or folders")
+    p.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
     add_model_options(p)
-    p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
-    p.add_argument("--max-rows", type=int, default=60, help="rows printed (the CSV has all)")
+    g = p.add_argument_group("decision policy (the live demo decides the same way; defaults: segments.default_policy)")
+    g.add_argument("--smoothing", choices=["none", "mean", "median", "viterbi"], default=None,
+                   help="smoothing of frame probabilities (default median)")
+    g.add_argument("--smoothing-windows", type=int, default=None, help="hop-long frames a mean/median spans (default 5)")
+    g.add_argument("--switch-penalty", type=float, default=None, help="viterbi: cost of a class change in nats (default 3)")
+    g.add_argument("--min-segment", type=float, default=None, help="class segments shorter than this (s) are merged away (default 0)")
+    g.add_argument("--min-gap", type=float, default=None, help="silences shorter than this (s) are absorbed (default 1)")
+    g.add_argument("--threshold", type=_threshold, action="append", default=[], metavar="CLASS=P",
+                   help="a window whose winner is below P is 'unknown' (repeatable)")
+    g.add_argument("--silence-dbfs", type=float, default=None,
+                   help="silence gate in dBFS (default: the model's, -60); see --no-silence-gate")
+    g.add_argument("--no-silence-gate", action="store_true", help="classify every window, however quiet")
+    o = p.add_argument_group("output")
+    o.add_argument("--windows", action="store_true", help="window rows instead of merged segments")
+    o.add_argument("-o", "--output", type=Path, help="output file (one input) or folder (one file per input)")
+    o.add_argument("--format", choices=FORMATS, default=None,
+                   help="output format (default: from the --output suffix, else csv)")
+    o.add_argument("--csv", type=Path, help="also write every window row of every file to this CSV")
+    o.add_argument("--max-rows", type=int, default=60, help="rows printed (the output files have all)")
+    b = p.add_argument_group("batches")
+    b.add_argument("--jobs", type=int, default=1, help="worker processes over files (default 1)")
+    b.add_argument("--skip-existing", action="store_true", help="skip inputs whose output file exists (resume)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _policy(args: argparse.Namespace, predictor):
+    """segments.default_policy for the model's (or --window's) window, with the options given on the line."""
+    from dataclasses import replace
+
+    from ..segments import default_policy
+
+    window = args.window if args.window is not None else predictor.config.window_seconds
+    given = {"hop_seconds": args.hop, "smoothing": args.smoothing, "smoothing_windows": args.smoothing_windows,
+             "switch_penalty": args.switch_penalty, "min_segment_seconds": args.min_segment,
+             "min_gap_seconds": args.min_gap, "class_thresholds": dict(args.threshold) or None}
+    try:
+        return replace(default_policy(window), **{k: v for k, v in given.items() if v is not None})
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _outputs(files: list[Path], args: argparse.Namespace, fmt: str) -> list[Path | None]:
+    """Where each input's result goes: None (stdout only), one file, or mirrored names in a folder."""
+    from ..segment_formats import SUFFIXES
+
+    out = args.output
+    if out is None:
+        return [None] * len(files)
+    to_folder = out.is_dir() or len(files) > 1 or len(args.paths) > 1 or Path(args.paths[0]).is_dir() \
+        or str(out).endswith(("/", "\\"))
+    if not to_folder:
+        return [out]
+    targets = []
+    roots = [Path(p) for p in args.paths if Path(p).is_dir()]
+    for f in files:
+        root = next((r for r in roots if r in f.parents), None)
+        rel = f.relative_to(root).parent if root is not None else Path()
+        targets.append(out / rel / (f.stem + SUFFIXES[fmt]))
+    clashes = sorted({str(t) for t in targets if targets.count(t) > 1})
+    if clashes:
+        raise UsageError(f"several inputs would write the same output ({', '.join(clashes[:3])}): "
+                         "give their folder instead of the files, or classify them separately")
+    return targets
+
+
+# -- the work of one file: the same code in the main process and in --jobs workers ---------------------
+
+_WORKER: dict = {}
+
+
+def _start_worker(model: str, device: str | None, backend: str, silence_dbfs, policy, keep_windows: bool) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # N processes x 1 thread: threads inside each would fight for the same cores
+    predictor = load_predictor(model, device, backend)
+    if silence_dbfs != "model":
+        predictor.silence_dbfs = silence_dbfs
+    _WORKER.update(predictor=predictor, policy=policy, keep_windows=keep_windows)
+
+
+def _classify_one(path: Path):
+    """(path, windows or None, segments, duration_s, error or None) for one file."""
+    from ..audio import AudioError
+
+    try:
+        result = _WORKER["predictor"].segment_file(path, policy=_WORKER["policy"])
+    except AudioError as exc:
+        return path, None, None, 0.0, str(exc)
+    windows = result.windows if _WORKER["keep_windows"] else None
+    return path, windows, result.segments, result.duration_s, None
+
+
+def _durations(files: list[Path]) -> list[float]:
+    from ..audio import AudioError, audio_info
+
+    seconds = []
+    for f in files:
+        try:
+            info = audio_info(f)
+            seconds.append(info.frames / info.samplerate)
+        except AudioError:
+            seconds.append(0.0)  # reported when it is classified
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..audio import AudioError
+    from ..segment_formats import format_for_path, rttm_file_id, write_segments
 
+    if args.jobs < 1:
+        raise UsageError(f"--jobs={args.jobs} must be >= 1")
+    fmt = args.format or (format_for_path(args.output) if args.output is not None and args.output.suffix else "csv")
+    if args.windows and fmt not in WINDOW_FORMATS:
+        raise UsageError(f"--windows writes {' or '.join(WINDOW_FORMATS)}, not {fmt}")
     predictor = load_predictor(args.model, args.device, args.backend)
+    silence_dbfs = None if args.no_silence_gate else (args.silence_dbfs if args.silence_dbfs is not None else "model")
+    policy = _policy(args, predictor)
     files, problems = collect_audio_files(args.paths)
-    tables = []
-    for path in files:
-        try:
-            tables.append(predictor.predict_file(path, window_seconds=args.window, hop_seconds=args.hop))
-        except AudioError as exc:
-            problems.append(str(exc))
+    targets = _outputs(files, args, fmt)
+    skipped = 0
+    if args.skip_existing:
+        todo = [(f, t) for f, t in zip(files, targets) if t is None or not t.exists()]
+        skipped = len(files) - len(todo)
+        files, targets = [f for f, _ in todo], [t for _, t in todo]
+    target_of = dict(zip(files, targets))
+    keep_windows = args.windows or args.csv is not None
+    seconds = _durations(files)
+    show_bar = not args.quiet and sys.stderr.isatty() and len(files) > 0
+    t0 = time.perf_counter()
+    window_tables, segment_tables, audio_s = [], [], 0.0
+    from tqdm import tqdm
+
+    results = _results(files, args, policy, silence_dbfs, keep_windows, predictor)
+    with tqdm(total=round(sum(seconds), 1), unit="s", unit_scale=True, desc=f"{len(files)} file(s), audio",
+              file=sys.stderr, dynamic_ncols=True, disable=not show_bar) as bar:
+        for file_seconds, (path, windows, segments, duration_s, error) in zip(seconds, results):
+            bar.update(file_seconds)
+            if error is not None:
+                problems.append(error)
+                continue
+            audio_s += duration_s
+            table = windows if args.windows else segments
+            target = target_of[path]
+            if target is not None:
+                if args.windows:
+                    _write_windows(table, target, fmt)
+                else:
+                    write_segments(segments, target, fmt, tier_name=predictor.name, duration_s=duration_s,
+                                   file_id=rttm_file_id(path))
+            if windows is not None:
+                window_tables.append(windows)
+            segment_tables.append(segments.assign(path=str(path))[["path", *segments.columns]])
+    wall = time.perf_counter() - t0
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
-    if not tables:
+    if args.csv is not None and window_tables:
+        pd.concat(window_tables, ignore_index=True).to_csv(args.csv, index=False)
+    shown = window_tables if args.windows else segment_tables
+    if shown:
+        table = pd.concat(shown, ignore_index=True)
+        print(table.to_string(index=False, max_rows=args.max_rows, float_format=lambda v: f"{v:.3f}"))
+    n_done = len(segment_tables)
+    speed = f", {audio_s / wall:,.0f}x real time" if wall > 0 and audio_s > 0 else ""
+    print(f"{n_done} file(s) classified ({audio_s / 3600:.3f} h of audio in {wall:.1f} s{speed}), "
+          f"{sum(len(s) for s in segment_tables)} segment(s), {len(problems)} problem(s)"
+          + (f", {skipped} skipped (output exists)" if args.skip_existing else ""), file=sys.stderr)
+    if n_done == 0 and not skipped:
         print("nothing classified", file=sys.stderr)
         return 1
-    table = pd.concat(tables, ignore_index=True)
-    if args.csv:
-        table.to_csv(args.csv, index=False)
-    print(table.to_string(index=False, max_rows=args.max_rows, float_format=lambda v: f"{v:.3f}"))
-    print(f"{len(tables)} file(s) classified, {len(table)} segment(s), {len(problems)} problem(s)", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
+    """Results in input order, from this process (--jobs 1) or from worker processes."""
+    if args.jobs == 1 or len(files) < 2:
+        _WORKER.update(predictor=predictor, policy=policy, keep_windows=keep_windows)
+        if silence_dbfs != "model":
+            predictor.silence_dbfs = silence_dbfs
+        yield from map(_classify_one, files)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a fork of a process that already runs torch/ONNX Runtime thread pools can hang.
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(files)), mp_context=mp.get_context("spawn"),
+                             initializer=_start_worker,
+                             initargs=(args.model, args.device, args.backend, silence_dbfs, policy,
+                                       keep_windows)) as pool:
+        yield from pool.map(_classify_one, files, chunksize=1)
+
+
+def _write_windows(table, path: Path, fmt: str) -> None:
+    from ..segment_formats import atomic_write_text
+
+    text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", lines=True)
+    atomic_write_text(path, text)
