@@ -10,6 +10,7 @@ import csv
 import shutil
 import struct
 import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -381,3 +382,13 @@ def test_command(tmp_path, packages, monkeypatch, capsys):
     assert command.run(parser.parse_args(["build", str(out), "--sources", "nothing_*"]), fetcher=fetcher) == 2
     assert command.run(parser.parse_args(["list"])) == 0
     assert "deb_fake_voice" in capsys.readouterr().out
+
+
+def test_command_parser_is_cheap_to_import():
+    # the main CLI builds every subcommand's parser: no numpy or audio library for that
+    code = ("import sys, argparse; from audioclf_lib.corpus import command; "
+            "command.add_arguments(argparse.ArgumentParser()); "
+            "print(sorted(m for m in ('numpy', 'soundfile', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+

@@ -357,7 +357,8 @@ def build_corpus(
             trees = []
             for spec in rule.packages:
                 try:
-                    tree = fetcher.fetch(rule.registry, spec, archives[(rule.registry, package_name(rule.registry, spec))])
+                    name = package_name(rule.registry, spec)
+                    tree = fetcher.fetch(rule.registry, spec, archives[(rule.registry, name)])
                 except (FetchError, ReservedPackageError) as exc:
                     report.problems.append(f"{rule.source}: {exc}")
                     log(f"PROBLEM {rule.source}: {exc}")

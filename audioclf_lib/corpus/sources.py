@@ -124,8 +124,9 @@ SOURCES: tuple[Rule, ...] = (
          "LMMS sample loops: drum beats, breaks, basslines and synth riffs (electronic loops of a bar or two); "
          "single drum hits are excluded", where="usr/share/lmms/samples",
          include=r"^/(beats|bassloops)/[^/]*\.ogg$", exclude=r"rave_(hihat|kick|snare)"),
-    Rule("music", "deb_lomiri_ringtones", "debian", ("lomiri-sounds",), "CC0-1.0 / CC-BY-3.0 / CC-BY-SA-3.0 / CC-BY-4.0 "
-         "per file (copyright)", "Lomiri phone ringtones: short melodic pieces (piano, marimba, koto, harp, synth); "
+    Rule("music", "deb_lomiri_ringtones", "debian", ("lomiri-sounds",),
+         "CC0-1.0 / CC-BY-3.0 / CC-BY-SA-3.0 / CC-BY-4.0 per file (copyright)",
+         "Lomiri phone ringtones: short melodic pieces (piano, marimba, koto, harp, synth); "
          "the alarm-like ones are excluded", where="usr/share/sounds/lomiri/ringtones", exclude=r"/Alarm "),
     Rule("music", "pypi_arcade_music", "pypi", ("arcade==3.3.3",),
          "free to use (Anttis instrumentals, per arcade's music readme); arcade itself MIT",
