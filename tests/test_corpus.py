@@ -346,6 +346,14 @@ def test_the_project_rules():
             check_allowed(r.registry, spec)
 
 
+def test_clip_names_drop_the_folders_a_package_shares(tmp_path, packages):
+    rule = Rule("noise", "deb_whole", "debian", ("fake-sounds",), "CC0", "the whole package",
+                include=r"/(bell|stereo_hum)\.(ogg|wav)$")
+    build_corpus(tmp_path / "out", [rule], LocalFetcher(tmp_path / "cache", packages))
+    assert sorted(p.name for p in (tmp_path / "out/noise").iterdir()) == ["deb_whole__bell.ogg",
+                                                                          "deb_whole__stereo_hum.ogg"]
+
+
 def test_helpers():
     assert segment_starts(8.0) == [0.0]
     assert segment_starts(60.0, max_clips=3) == [5.0, 25.0, 45.0]

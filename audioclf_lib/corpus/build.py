@@ -376,9 +376,9 @@ def build_corpus(
             stats = report.sources.setdefault(rule.source, SourceStats())
             max_clips = rule.max_clips_per_file or max_clips_per_file
             used_names: set[str] = set()
-            for cand in candidates:
+            for cand, short in zip(candidates, _short_paths(candidates)):
                 stats.files += 1
-                entry = _process(cand, old_log.get((rule.source, cand.orig)), out=out, sr=sr,
+                entry = _process(cand, short, old_log.get((rule.source, cand.orig)), out=out, sr=sr,
                                  clip_seconds=clip_seconds, max_clips=max_clips, min_seconds=min_seconds,
                                  silence_peak=silence_peak, seen_hashes=seen_hashes, used_names=used_names,
                                  report=report, stats=stats)
@@ -418,13 +418,26 @@ def build_corpus(
     return report
 
 
-def _process(cand: Candidate, previous: dict | None, *, out: Path, sr: int, clip_seconds: float, max_clips: int,
-             min_seconds: float, silence_peak: float, seen_hashes: set[str], used_names: set[str],
+def _short_paths(candidates: Sequence[Candidate]) -> list[str]:
+    """Each candidate's path without the folders that all files of its package share.
+
+    Clip names stay short (``deb_x__battle-epic``, not ``deb_x__usr_share_games_...``) even
+    for rules that search a whole package.
+    """
+    folders: dict[str, list[list[str]]] = {}
+    for cand in candidates:
+        folders.setdefault(cand.package, []).append(cand.relpath.split("/")[:-1])
+    common = {package: len(os.path.commonprefix(dirs)) for package, dirs in folders.items()}
+    return ["/".join(c.relpath.split("/")[common[c.package]:]) for c in candidates]
+
+
+def _process(cand: Candidate, name_path: str, previous: dict | None, *, out: Path, sr: int, clip_seconds: float,
+             max_clips: int, min_seconds: float, silence_peak: float, seen_hashes: set[str], used_names: set[str],
              report: BuildReport, stats: SourceStats) -> dict:
     rule = cand.rule
     # what decides the clips of a file: a change redoes it
     settings = f"sr={sr} clip={clip_seconds} max_clips={max_clips} min={min_seconds} peak={silence_peak}"
-    base = clip_name(rule.source, cand.relpath)
+    base = clip_name(rule.source, name_path)
     if base in used_names:  # the same relative path in two packages of one rule
         base = f"{base}_{_stable_key(cand.orig)[:8]}"
     used_names.add(base)
