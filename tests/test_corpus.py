@@ -286,6 +286,18 @@ def test_resume_redoes_only_what_is_missing(built, packages):
     assert len(_manifest(out)) == 8
 
 
+def test_renamed_clips_are_rewritten_and_the_old_names_removed(built, packages, monkeypatch):
+    from audioclf_lib.corpus import build
+
+    out, first, _ = built
+    original = build.clip_name
+    monkeypatch.setattr(build, "clip_name", lambda source, relpath: original(source, "v2_" + relpath))
+    report = build_corpus(out, _rules(), LocalFetcher(first.cache, packages), max_clips_per_file=6)
+    assert report.written == 8 and report.removed == 8
+    assert all("__v2_" in r["file"] for r in _manifest(out))
+    assert sorted(p.name.split("__")[1][:3] for p in out.rglob("*.ogg")) == ["v2_"] * 8
+
+
 def test_only_some_sources_keeps_the_others(built, packages):
     out, first, _ = built
     rules = _rules(exclude=r"long_")

@@ -441,8 +441,9 @@ def _process(cand: Candidate, name_path: str, previous: dict | None, *, out: Pat
     if base in used_names:  # the same relative path in two packages of one rule
         base = f"{base}_{_stable_key(cand.orig)[:8]}"
     used_names.add(base)
-    # the rows of an earlier run are reused when its clips are all still there
-    if previous is not None and previous.get("settings") == settings and \
+    # the rows of an earlier run are reused when they were cut the same way, under the same
+    # name, and are all still there
+    if previous is not None and previous.get("settings") == settings and previous.get("name") == base and \
             all((out / r["file"]).exists() for r in previous.get("rows", [])):
         fresh = [r for r in previous.get("rows", []) if r["pcm_sha1"] not in seen_hashes]
         seen_hashes.update(r["pcm_sha1"] for r in fresh)
@@ -455,7 +456,7 @@ def _process(cand: Candidate, name_path: str, previous: dict | None, *, out: Pat
         stats.too_short += previous.get("too_short", 0)
         return {**previous, "rows": fresh, "reused": True}
 
-    entry = {"source": rule.source, "orig": cand.orig, "settings": settings, "rows": [],
+    entry = {"source": rule.source, "orig": cand.orig, "settings": settings, "name": base, "rows": [],
              "duplicates": 0, "silent": 0, "too_short": 0}
     try:
         orig_sr, duration, clips = decode_segments(cand.path, sr=sr, clip_seconds=clip_seconds, max_clips=max_clips)
