@@ -78,9 +78,11 @@ def _policy(args: argparse.Namespace, predictor):
              "switch_penalty": args.switch_penalty, "min_segment_seconds": args.min_segment,
              "min_gap_seconds": args.min_gap, "class_thresholds": dict(args.threshold) or None}
     try:
-        return replace(default_policy(window), **{k: v for k, v in given.items() if v is not None})
+        policy = replace(default_policy(window), **{k: v for k, v in given.items() if v is not None})
+        policy.threshold_vector(predictor.class_names)  # a threshold for a class the model lacks: say so now
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    return policy
 
 
 def _outputs(files: list[Path], args: argparse.Namespace, fmt: str) -> list[Path | None]:
