@@ -11,8 +11,6 @@ from __future__ import annotations
 import warnings
 from functools import lru_cache
 
-import librosa
-import matplotlib
 import numpy as np
 import torch
 from torch import nn
@@ -37,20 +35,76 @@ __all__ = [
 FRONT_END_VERSION = 2
 
 
+# Slaney's mel scale as librosa computes it: linear below 1 kHz, logarithmic above.
+_F_SP, _MIN_LOG_HZ = 200.0 / 3, 1000.0
+_MIN_LOG_MEL, _LOGSTEP = _MIN_LOG_HZ / _F_SP, np.log(6.4) / 27.0
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    f = np.asarray(f, dtype=np.float64)
+    return np.where(f >= _MIN_LOG_HZ, _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP, f / _F_SP)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL)), _F_SP * m)
+
+
 @lru_cache(maxsize=16)
 def _mel_filterbank_np(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+    # librosa.filters.mel (Slaney scale and norm) written out step for step, in its order and dtypes, so
+    # the weights are bit-identical (tested) without importing librosa, whose import (numba, scipy.signal)
+    # took about 2 s of every command-line start.
+    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper)).astype(np.float32)
+    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return weights
 
 
 def mel_filterbank(config: FeatureConfig) -> torch.Tensor:
-    """librosa's Slaney mel filterbank for ``config``, shape (n_mels, n_fft // 2 + 1)."""
+    """librosa's Slaney mel filterbank for ``config``, shape (n_mels, n_fft // 2 + 1).
+
+    Notebook: 01_generate_spectrograms.ipynb (inside :class:`FeatureExtractor`)
+
+    Parameters
+    ----------
+    config : FeatureConfig
+        Uses ``sample_rate``, ``n_fft``, ``n_mels``, ``fmin``, ``fmax``.
+
+    Returns
+    -------
+    mel_fb : torch.Tensor, shape (n_mels, n_fft // 2 + 1), float32
+        Non-negative triangle weights (cached per setting; the tensor shares the cache's memory).
+    """
     return torch.from_numpy(
         _mel_filterbank_np(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
     )
 
 
 def colormap_lut(name: str = "magma", n: int = 256) -> torch.Tensor:
-    """RGBA lookup table of a matplotlib colormap, shape (n, 4), values in [0, 1]."""
+    """RGBA lookup table of a matplotlib colormap, shape (n, 4), values in [0, 1].
+
+    Notebook: 03_train_3d_cnn.ipynb
+
+    Parameters
+    ----------
+    name : str
+        A matplotlib colormap name.
+    n : int
+        Number of entries.
+
+    Returns
+    -------
+    lut : torch.Tensor, shape (n, 4), float32, in [0, 1]
+        Row 0 is the colour of the lowest intensity.
+    """
+    import matplotlib  # only the image representations need it: keep it out of the log-mel start-up
+
     cmap = matplotlib.colormaps[name].resampled(n)
     return torch.from_numpy(cmap(np.arange(n)).astype(np.float32))
 
@@ -58,8 +112,20 @@ def colormap_lut(name: str = "magma", n: int = 256) -> torch.Tensor:
 def intensity_bin(u: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Bin index of each intensity in [0, 1]: ``floor(u * n_bins)``, with 1.0 in the top bin.
 
+    Notebook: 03_train_3d_cnn.ipynb (inside :class:`FeatureExtractor` for ``representation="binned3d"``)
+
     The seed-003 representation puts a pixel into layer ``k`` when its intensity falls in
     ``[k / n_bins, (k + 1) / n_bins)``.
+
+    Parameters
+    ----------
+    u : torch.Tensor, any shape, float, in [0, 1]
+    n_bins : int
+        Number of layers D.
+
+    Returns
+    -------
+    bins : torch.Tensor, same shape as ``u``, int64, in [0, n_bins - 1]
     """
     return torch.clamp((u * n_bins).long(), 0, n_bins - 1)
 
@@ -79,6 +145,11 @@ class FeatureExtractor(nn.Module):
     Steps: remove DC -> ``torch.stft`` power spectrum -> librosa mel filterbank product (sparse on the CPU) ->
     dB -> normalisation -> representation (log-mel, seed RGB image, or binned RGBA layers).
     Runs on whatever device the module is moved to.
+
+    Parameters
+    ----------
+    config : FeatureConfig
+        The front end's settings; kept as :attr:`config` (checkpoints carry it).
     """
 
     def __init__(self, config: FeatureConfig):
@@ -101,7 +172,17 @@ class FeatureExtractor(nn.Module):
     def power_mel(self, y: torch.Tensor) -> torch.Tensor:
         """Mel power spectrogram, same as ``librosa.feature.melspectrogram`` (center=True, constant pad).
 
-        y: (B, N) -> (B, n_mels, T)
+        Notebook: 01_generate_spectrograms.ipynb
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, N), float32
+            Waveforms at ``config.sample_rate``.
+
+        Returns
+        -------
+        S : torch.Tensor, shape (B, n_mels, T), float32, >= 0
+            Power (not dB); ``T = 1 + N // hop_length``.
         """
         spec = torch.stft(
             y, n_fft=self.config.n_fft, hop_length=self.config.hop_length, window=self.window,
@@ -120,7 +201,20 @@ class FeatureExtractor(nn.Module):
                                        check_invariants=False)
 
     def relative_db(self, y: torch.Tensor) -> torch.Tensor:
-        """Log-mel in dB below the window's maximum, clamped at ``-top_db``: (B, n_mels, T) in [-top_db, 0]."""
+        """Log-mel in dB below the window's maximum, clamped at ``-top_db``: (B, n_mels, T) in [-top_db, 0].
+
+        Notebook: 01_generate_spectrograms.ipynb (section 5, normalisation; notebook 04 calls it to compare devices)
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, N), float32
+            Waveforms; each window's mean (DC) is removed first.
+
+        Returns
+        -------
+        S_db : torch.Tensor, shape (B, n_mels, T), float32, in [-top_db, 0]
+            0 dB at each window's loudest bin.
+        """
         y = y - y.mean(dim=-1, keepdim=True)  # a DC offset from a cheap ADC says nothing about the class
         S_db = 10.0 * torch.log10(torch.clamp(self.power_mel(y), min=1e-10))
         S_db = S_db - S_db.amax(dim=(-2, -1), keepdim=True)
@@ -132,7 +226,24 @@ class FeatureExtractor(nn.Module):
     chunk_size: int = 8
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        """y: (B, N) float32 -> (B, 1, n_mels, T) | (B, 3, H, W) | (B, 4, n_bins, H, W)."""
+        """y: (B, N) float32 -> (B, 1, n_mels, T) | (B, 3, H, W) | (B, 4, n_bins, H, W).
+
+        Notebook: 01_generate_spectrograms.ipynb
+
+        Batches larger than :attr:`chunk_size` are processed in chunks and concatenated.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, N) or (N,), float32
+            Waveforms at ``config.sample_rate``; a single window gets a batch axis.
+
+        Returns
+        -------
+        X : torch.Tensor, float32
+            ``"logmel"``: shape (B, 1, n_mels, T), in [-1, 1] for ``"max_db"`` normalisation (``"per_freq"``:
+            each band minus its mean, / 20); ``"seed_rgb"``: shape (B, 3, H, W) in [-1, 1];
+            ``"binned3d"``: shape (B, 4, n_bins, H, W), RGBA in [0, 1] in the pixel's intensity layer, 0 elsewhere.
+        """
         if y.dim() == 1:
             y = y.unsqueeze(0)
         if y.shape[0] > self.chunk_size:
@@ -165,7 +276,23 @@ class FeatureExtractor(nn.Module):
 
 
 def extract_features(windows: np.ndarray, config: FeatureConfig, *, batch_size: int = 64) -> np.ndarray:
-    """NumPy convenience: windows (k, N) -> features (k, ...) float32, on the CPU, in batches."""
+    """NumPy convenience: windows (k, N) -> features (k, ...) float32, on the CPU, in batches.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.eval_set`)
+
+    Parameters
+    ----------
+    windows : np.ndarray, shape (k, N), float32
+        Waveform windows at ``config.sample_rate``.
+    config : FeatureConfig
+    batch_size : int
+        Windows per :class:`FeatureExtractor` call.
+
+    Returns
+    -------
+    X : np.ndarray, shape (k, ...) float32
+        As :meth:`FeatureExtractor.forward` gives, e.g. (k, 1, n_mels, T); shape (0,) when ``k == 0``.
+    """
     extractor = FeatureExtractor(config)
     out = []
     with torch.inference_mode():
@@ -177,16 +304,30 @@ def extract_features(windows: np.ndarray, config: FeatureConfig, *, batch_size: 
 def seed_image_via_matplotlib(y: np.ndarray, sr: int, *, image_size: tuple[int, int] = (155, 154)) -> np.ndarray:
     """The seed's own pipeline, kept for teaching and benchmarking: slow on purpose.
 
+    Notebook: 01_generate_spectrograms.ipynb (notebook 02 times the seed model on it)
+
     librosa mel (128 bands) -> dB -> ``librosa.display.specshow`` on a 2 x 2-inch pyplot figure,
     axes off -> ``savefig(..., bbox_inches="tight", pad_inches=0)`` to a PNG file -> PIL reads it
     back -> resize -> (3, H, W) float32 in [-1, 1]. The tight bounding box of a 2-inch figure at
     100 dpi is exactly 155 x 154 pixels: the seed's odd input size, which is why we believe it
     rendered this way (the tight box costs a second draw).
-    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,), float32
+    sr : int
+        Rate of ``y`` in Hz.
+    image_size : (int, int)
+        (height, width) of the result.
+
+    Returns
+    -------
+    image : np.ndarray, shape (3, H, W), float32, in [-1, 1]
     """
     import os
     import tempfile
 
+    import librosa
     import librosa.display
     import matplotlib.pyplot as plt
     from PIL import Image

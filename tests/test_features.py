@@ -113,3 +113,14 @@ def test_bad_config_names_the_value(bad):
 def test_extract_features_batches(music_window):
     feats = extract_features(np.stack([music_window] * 3), FeatureConfig(), batch_size=2)
     assert feats.shape == (3, 1, 64, 313) and feats.dtype == np.float32
+
+
+@pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [(16_000, 1024, 64, 20.0, 8_000.0), (22_050, 2048, 128, 0.0, 11_025.0),
+                                                      (44_100, 512, 40, 300.0, 6_000.0), (8_000, 256, 32, 0.0, 4_000.0)])
+def test_mel_filterbank_is_librosas_bit_for_bit(sr, n_fft, n_mels, fmin, fmax):
+    import librosa
+
+    from audioclf_lib.features import _mel_filterbank_np
+
+    expected = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+    assert np.array_equal(_mel_filterbank_np(sr, n_fft, n_mels, fmin, fmax), expected)
