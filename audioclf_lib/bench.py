@@ -286,6 +286,13 @@ def run(args: argparse.Namespace) -> int:
         live = live_benchmark(5.0 if quick else 60.0)
         if live:
             show("Live loop", pd.DataFrame([live]), "live")
+    if "cli" in sections:
+        from .bench_segments import cli_benchmarks, segmentation_quality
+
+        show("Command line in fresh processes (start-up included)",
+             cli_benchmarks(hour_seconds=120.0 if quick else 3600.0, n_files=10 if quick else 100), "cli")
+        show("Segmentation of long recordings of test-split clips and silence (default policy)",
+             segmentation_quality(n_recordings=1 if quick else 6), "segmentation")
     if not args.no_save:
         args.out.mkdir(parents=True, exist_ok=True)
         stem = f"{result['date']}-{platform.node() or 'machine'}" + ("-quick" if quick else "")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 __all__ = ["SECTIONS", "add_arguments", "run"]
 
-SECTIONS = ("latency", "classify", "prepare", "train", "live")
+SECTIONS = ("latency", "classify", "prepare", "train", "live", "cli")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
