@@ -397,7 +397,13 @@ class Predictor:
         return table
 
     def classify_file(self, path: str | Path, **window_options) -> tuple[str, np.ndarray]:
-        """File-level decision: the class with the highest mean probability over its windows.
+        """File-level decision: the class with the highest mean probability over its sounding windows.
+
+        Notebook: 02_train_cnn.ipynb (the command line's ``evaluate``)
+
+        Windows below the silence gate (``level_dbfs < silence_dbfs``, the gate of the decision
+        policy) do not vote; when every window is silent the label is ``"silence"`` and the
+        probabilities are all zero.
 
         Parameters
         ----------
@@ -413,6 +419,10 @@ class Predictor:
             Mean probability per class over the windows.
         """
         table = self.predict_file(path, **window_options)
+        if self.silence_dbfs is not None:
+            table = table[table["level_dbfs"] >= self.silence_dbfs]
+        if table.empty:
+            return "silence", np.zeros(len(self.class_names))
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs
 

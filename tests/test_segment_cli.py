@@ -168,3 +168,18 @@ def test_bad_segment_requests_are_usage_errors(tmp_path, recordings):
     assert done.returncode == 2 and "choir" in done.stderr and "Traceback" not in done.stderr
     done = cli("evaluate-segments", tmp_path / "nope.csv", tmp_path / "nope2.csv")
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_evaluate_leaves_silent_files_out_with_a_reason(tmp_path):
+    from tests.helpers import starter_clip, write_wav
+
+    for cls in ("music", "noise"):
+        (tmp_path / cls).mkdir()
+        for k in range(2):
+            path = starter_clip(cls, k)
+            (tmp_path / cls / path.name).write_bytes(path.read_bytes())
+    write_wav(tmp_path / "music" / "quiet.wav", np.zeros(5 * SR, np.float32), SR)
+    done = cli("evaluate", tmp_path, "--model", "music-noise", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "quiet.wav: every window is below the silence gate" in done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["n"] == 4

@@ -12,12 +12,40 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf evaluate`` to ``p``: the folder and the model options.
+
+    Command line: audioclf evaluate
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("dir", help="folder with music/, speech/, noise/ subfolders (classes the model lacks are ignored)")
     add_model_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf evaluate`` with parsed arguments.
+
+    Command line: audioclf evaluate
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 when no file could be classified.
+
+    Raises
+    ------
+    UsageError
+        Bad arguments (exit status 2 through :func:`audioclf_lib.cli.main`).
+    """
     import numpy as np
 
     from ..audio import AudioError
@@ -38,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             label, _ = predictor.classify_file(path, window_seconds=args.window, hop_seconds=args.hop)
         except AudioError as exc:
             problems.append(str(exc))
+            continue
+        if label == "silence":
+            problems.append(f"{path}: every window is below the silence gate ({predictor.silence_dbfs:g} dBFS)")
             continue
         y_true.append(predictor.class_names.index(cls))
         y_pred.append(predictor.class_names.index(label))
