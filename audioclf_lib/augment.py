@@ -13,14 +13,44 @@ __all__ = ["WaveAugment", "band_limit", "mix_at_snr", "spec_augment"]
 
 
 def band_limit(y: np.ndarray, sr: int, cutoff_hz: float) -> np.ndarray:
-    """Brick-wall low-pass at ``cutoff_hz`` via the FFT (what an 8-kHz telephone recording looks like)."""
+    """Brick-wall low-pass at ``cutoff_hz`` via the FFT (what an 8-kHz telephone recording looks like).
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+        Rate of ``y`` in Hz.
+    cutoff_hz : float
+        In (0, sr / 2]; bins from it up are zeroed.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n,), float32
+    """
     spectrum = np.fft.rfft(y)
     spectrum[int(cutoff_hz / (sr / 2) * (len(spectrum) - 1)) :] = 0
     return np.fft.irfft(spectrum, n=len(y)).astype(np.float32)
 
 
 def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """``signal + g * noise`` with ``g`` chosen so the signal-to-noise ratio is ``snr_db``."""
+    """``signal + g * noise`` with ``g`` chosen so the signal-to-noise ratio is ``snr_db``.
+
+    Notebook: 02_train_cnn.ipynb (inside :class:`WaveAugment`; notebook 04 calls it directly)
+
+    Parameters
+    ----------
+    signal, noise : np.ndarray, shape (n,)
+        Same length.
+    snr_db : float
+        Power ratio of ``signal`` to the scaled noise, in dB.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n,), float32
+        Not clipped.
+    """
     p_signal = float(np.mean(np.square(signal, dtype=np.float64))) + 1e-12
     p_noise = float(np.mean(np.square(noise, dtype=np.float64))) + 1e-12
     gain = np.sqrt(p_signal / (p_noise * 10.0 ** (snr_db / 10.0)))
@@ -35,6 +65,20 @@ class WaveAugment:
 
     ``p_band_limit`` is applied to windows of *every* class: the public corpus' speech is half
     telephone band, and a model must not learn "narrow band means speech".
+
+    Calling ``augment(y, sr, rng, background=None)`` applies, each with its probability, background
+    mixing at a random SNR (:func:`mix_at_snr`, only when ``background`` is given), band-limiting
+    (:func:`band_limit`) and a random gain, then clips to [-1, 1]: ``y`` and ``background`` of shape
+    (n,), result (n,) float32.
+
+    Parameters
+    ----------
+    p_gain, gain_db
+        Probability and range (dB) of a random gain.
+    p_band_limit, cutoff_hz
+        Probability and range (Hz) of a band limit.
+    p_noise, snr_db
+        Probability and range (dB) of mixing in the background.
     """
 
     p_gain: float = 0.5
@@ -59,7 +103,24 @@ def spec_augment(
 ) -> torch.Tensor:
     """SpecAugment-style masks on a batch (B, C, F, T) or (B, C, D, F, T): bands and spans set to the minimum.
 
+    Notebook: 02_train_cnn.ipynb (inside :func:`~audioclf_lib.train.fit`, switched by ``TrainConfig.spec_augment``)
+
     The masked value is the batch minimum (the dB floor), i.e. "nothing there", not zero.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (B, C, F, T) or (B, C, D, F, T)
+        Features; not changed (a masked copy is returned).
+    generator : torch.Generator or None
+        For reproducible masks (drawn on the CPU).
+    freq_mask, time_mask : int
+        Widest band (mel bins) and span (frames) of one mask.
+    n_masks : int
+        Masks of each kind per example.
+
+    Returns
+    -------
+    x : torch.Tensor, same shape as ``x``
     """
     x = x.clone()
     B, F_, T = x.shape[0], x.shape[-2], x.shape[-1]
