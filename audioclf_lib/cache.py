@@ -30,7 +30,25 @@ SPLITS = ("train", "val", "test")
 
 
 def corpus_fingerprint(root: str | Path) -> str:
-    """8 hex digits identifying the corpus' file list (relative paths and sizes)."""
+    """8 hex digits identifying the corpus' file list (relative paths and sizes).
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`audio_cache_path`)
+
+    Parameters
+    ----------
+    root : str or Path
+        The corpus folder.
+
+    Returns
+    -------
+    str
+        The first 8 hex digits of a SHA-1 over every audio file's relative path and size.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, ValueError
+        As for :func:`~audioclf_lib.data.scan_corpus`.
+    """
     root = Path(root)
     pairs, _ = scan_corpus(root)
     h = hashlib.sha1()
@@ -40,7 +58,26 @@ def corpus_fingerprint(root: str | Path) -> str:
 
 
 def audio_cache_path(sample_rate: int, *, root: str | Path | None = None, quick: bool = False, seed: int = 0) -> Path:
-    """Folder of the decoded splits for this corpus, rate, seed and QUICK setting."""
+    """Folder of the decoded splits for this corpus, rate, seed and QUICK setting.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`prepare_splits`)
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    root : str or Path or None
+        Corpus folder (default :func:`~audioclf_lib.config.data_dir`).
+    quick : bool
+        A QUICK (CI-sized) subset.
+    seed : int
+        The split seed.
+
+    Returns
+    -------
+    Path
+        ``<cache>/audio-sr<rate>-<fingerprint>-seed<seed>[-quick]`` (not created here).
+    """
     root = Path(root) if root is not None else data_dir()
     name = f"audio-sr{sample_rate}-{corpus_fingerprint(root)}-seed{seed}" + ("-quick" if quick else "")
     return cache_dir() / name
@@ -61,9 +98,41 @@ def prepare_splits(
 
     Notebook: 01_generate_spectrograms.ipynb
 
-    Returns the splits, the manifest (with ``split``) and the report of skipped files.
-    ``quick`` keeps ``quick_clips_per_class`` clips per class and split (after splitting, so
-    QUICK runs see the same grouping as full ones).
+    ``quick`` keeps ``quick_clips_per_class`` clips per class in train and half as many in val and
+    test (after splitting, so QUICK runs see the same grouping as full ones).
+
+    Parameters
+    ----------
+    root : str or Path or None
+        Corpus folder (default :func:`~audioclf_lib.config.data_dir`).
+    sample_rate : int
+        Rate the clips are decoded at (Hz).
+    seed : int
+        Split and subset seed.
+    quick : bool
+        CI-sized subset.
+    quick_clips_per_class : int
+        Train clips per class with ``quick``.
+    silence_dbfs : float
+        Silent clips are left out (:func:`~audioclf_lib.data.load_clips`).
+    group_by : str
+        As for :func:`~audioclf_lib.data.split_manifest`.
+    progress : bool
+        Show decoding progress bars.
+
+    Returns
+    -------
+    splits : dict of str -> ClipSet
+        Keys :data:`SPLITS`.
+    manifest : pd.DataFrame
+        With a ``split`` column (also written as ``manifest.csv``).
+    skipped : pd.DataFrame
+        Columns ``path``, ``reason``: every file left out and why (also ``skipped.csv``).
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, ValueError
+        As for :func:`~audioclf_lib.data.scan_corpus`.
     """
     root = Path(root) if root is not None else data_dir()
     manifest, skipped = build_manifest(root)
@@ -93,7 +162,25 @@ def prepare_splits(
 
 
 def load_splits(sample_rate: int = 16_000, *, root: str | Path | None = None, quick: bool = False, seed: int = 0) -> dict[str, ClipSet]:
-    """The splits notebook 01 prepared for the current corpus; a plain error if it has not run."""
+    """The splits notebook 01 prepared for the current corpus; a plain error if it has not run.
+
+    Notebook: 02_train_cnn.ipynb (notebooks 03 and 04 too; :func:`prepare_splits` in notebook 01 writes them)
+
+    Parameters
+    ----------
+    sample_rate, root, quick, seed
+        As for :func:`audio_cache_path`.
+
+    Returns
+    -------
+    splits : dict of str -> ClipSet
+        Keys :data:`SPLITS`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No prepared splits for these settings: the message says to run notebook 01 first.
+    """
     folder = audio_cache_path(sample_rate, root=root, quick=quick, seed=seed)
     if not all((folder / f"{s}.npz").exists() for s in SPLITS):
         raise FileNotFoundError(
@@ -110,8 +197,30 @@ def eval_set(
 
     Notebook: 01_generate_spectrograms.ipynb
 
-    Features are cached in ``data/cache/<config.slug()>/`` keyed by split, classes and the
-    clip set's content, and recomputed when any of them changes.
+    Features are cached in ``data/cache/<config.slug()>/`` keyed by split, classes, the
+    clip set's content and :data:`~audioclf_lib.features.FRONT_END_VERSION`, and recomputed when
+    any of them changes.
+
+    Parameters
+    ----------
+    clips : ClipSet
+        One split.
+    split : str
+        Its name (part of the cache file name).
+    config : FeatureConfig
+        Window length and front end.
+    class_names : sequence of str
+        Classes kept, in label order.
+    with_features : bool
+        ``False`` skips the features (``None`` is returned in their place).
+
+    Returns
+    -------
+    windows : np.ndarray, shape (k, config.window_samples), float32
+    table : pd.DataFrame
+        One row per window, as :func:`~audioclf_lib.windows.eval_windows` gives.
+    X : np.ndarray, shape (k, ...), float32, or None
+        As :meth:`~audioclf_lib.features.FeatureExtractor.forward` gives, e.g. (k, 1, n_mels, T).
     """
     windows, table = eval_windows(clips, list(class_names), config.window_samples)
     if not with_features:

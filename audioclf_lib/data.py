@@ -36,9 +36,34 @@ _SEGMENT_SUFFIX = re.compile(r"__s\d+$")
 def scan_corpus(root: str | Path, classes: Sequence[str] | None = None) -> tuple[list[tuple[str, Path]], list[str]]:
     """List ``(class, file)`` pairs under ``root/<class>/``, following no symlink loops.
 
-    Returns the pairs and a list of one-line notes about what was skipped (non-audio files,
-    unknown class folders). Raises ``FileNotFoundError`` for a missing root and
-    ``ValueError`` when no class folder with audio is found.
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`build_manifest`); Command line: audioclf evaluate
+
+    Folders starting with ``.`` or ``_`` and a folder named ``cache`` are not classes; audio files are
+    found recursively (symlinked folders followed, each real folder walked once), in sorted order.
+
+    Parameters
+    ----------
+    root : str or Path
+        The corpus folder.
+    classes : sequence of str or None
+        Class folders to keep; others are noted as ignored. ``None``: every folder.
+
+    Returns
+    -------
+    pairs : list of (str, Path)
+        Class name and audio file (suffix in :data:`~audioclf_lib.audio.AUDIO_EXTENSIONS`, any case).
+    notes : list of str
+        One ``"<path>: <why>"`` line per thing skipped (non-audio files, unknown class folders,
+        unreadable folders).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``root`` does not exist.
+    NotADirectoryError
+        ``root`` is a file.
+    ValueError
+        No audio in any class folder.
     """
     root = Path(root)
     if not root.exists():
@@ -86,6 +111,29 @@ def build_manifest(
 
     Files whose header cannot be read are not in the manifest but in the second table
     (``path``, ``reason``), so one bad file never aborts a corpus.
+
+    Parameters
+    ----------
+    root : str or Path
+        Corpus folder (``<class>/*.wav|flac|ogg|mp3``, optional ``manifest.csv``).
+    classes : sequence of str or None
+        As for :func:`scan_corpus`.
+    check_audio : bool
+        Read every header (duration, rate); ``False`` leaves ``duration_s`` NaN and skips nothing
+        for unreadable audio.
+
+    Returns
+    -------
+    manifest : pd.DataFrame
+        Columns :data:`MANIFEST_COLUMNS`; ``path`` relative to ``root`` (POSIX), ``duration_s`` in
+        seconds; ``manifest.attrs["root"]`` is ``str(root)``.
+    skipped : pd.DataFrame
+        Columns ``path``, ``reason``: the notes of :func:`scan_corpus` and unreadable files.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, ValueError
+        As for :func:`scan_corpus`.
     """
     root = Path(root)
     pairs, notes = scan_corpus(root, classes)
@@ -128,6 +176,32 @@ def split_manifest(
     Groups (``original`` recordings by default, or whole ``source``s) are shuffled with
     ``seed`` per class and assigned greedily until each split holds its fraction of the
     class's audio minutes, so every class is represented in every split.
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        From :func:`build_manifest` (needs ``class``, ``duration_s`` and the ``group_by`` column).
+    fractions : (float, float, float)
+        Shares of train, val and test, each >= 0, summing to 1.
+    group_by : str
+        The manifest column whose values never straddle two splits.
+    seed : int
+        Shuffle seed.
+
+    Returns
+    -------
+    manifest : pd.DataFrame
+        A copy with a ``split`` column in {"train", "val", "test"}.
+
+    Raises
+    ------
+    ValueError
+        ``group_by`` is not a column, or bad ``fractions`` (the value is in the message).
+
+    Warns
+    -----
+    UserWarning
+        A class with fewer than 3 groups (some splits then get none of it).
     """
     if group_by not in manifest.columns:
         raise ValueError(f"group_by={group_by!r} is not a manifest column")
@@ -160,7 +234,20 @@ def split_manifest(
 
 
 def split_table(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Clips and minutes per class and split (rows: class, columns: split)."""
+    """Clips and minutes per class and split (rows: class, columns: split).
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        With ``class``, ``split`` and ``duration_s`` (:func:`split_manifest`).
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Index ``class``; columns ``"<split> clips"`` (int) then ``"<split> min"`` (minutes, 1 decimal).
+    """
     table = manifest.pivot_table(index="class", columns="split", values="duration_s", aggfunc=["count", "sum"])
     clips = table["count"].astype(int).add_suffix(" clips")
     minutes = (table["sum"] / 60).round(1).add_suffix(" min")
@@ -171,7 +258,20 @@ def split_table(manifest: pd.DataFrame) -> pd.DataFrame:
 class ClipSet:
     """Decoded clips of one split in one flat float32 array (fast to slice, cheap to cache).
 
+    Notebook: 01_generate_spectrograms.ipynb (what :func:`~audioclf_lib.cache.prepare_splits` returns per split)
+
     Clip ``i`` is ``audio[offsets[i]:offsets[i + 1]]``; ``table`` carries its manifest row.
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape (total,), float32
+        Every clip, back to back, at ``sample_rate``.
+    offsets : np.ndarray, shape (n_clips + 1,), int64
+        Start of each clip in ``audio``, then the end of the last.
+    table : pd.DataFrame
+        One manifest row per clip (``path``, ``class``, ``source``, ..., ``n_samples``).
+    sample_rate : int
+        Hz.
     """
 
     audio: np.ndarray
@@ -183,11 +283,39 @@ class ClipSet:
         return len(self.table)
 
     def clip(self, i: int) -> np.ndarray:
+        """The samples of clip ``i``.
+
+        Notebook: 01_generate_spectrograms.ipynb
+
+        Parameters
+        ----------
+        i : int
+            Row of :attr:`table`, in [0, len(self)).
+
+        Returns
+        -------
+        y : np.ndarray, shape (n_samples_i,), float32
+            A view into :attr:`audio`.
+        """
         return self.audio[self.offsets[i] : self.offsets[i + 1]]
 
     @classmethod
     def from_pieces(cls, pieces: list[np.ndarray], table: pd.DataFrame, sample_rate: int) -> "ClipSet":
-        """Clips given one array each, with ``table``'s rows in the same order (its ``n_samples`` column is set)."""
+        """Clips given one array each, with ``table``'s rows in the same order (its ``n_samples`` column is set).
+
+        Notebook: 01_generate_spectrograms.ipynb (through :func:`load_clips`)
+
+        Parameters
+        ----------
+        pieces : list of np.ndarray, each shape (n_i,)
+        table : pd.DataFrame
+            One row per piece; copied with a fresh index.
+        sample_rate : int
+
+        Returns
+        -------
+        ClipSet
+        """
         table = table.reset_index(drop=True).copy()
         table["n_samples"] = [len(p) for p in pieces]
         offsets = np.concatenate([[0], np.cumsum(table["n_samples"].to_numpy())]).astype(np.int64)
@@ -195,13 +323,42 @@ class ClipSet:
         return cls(audio, offsets, table, sample_rate)
 
     def take(self, indices) -> "ClipSet":
-        """The clips at ``indices`` (in that order) as a new clip set."""
+        """The clips at ``indices`` (in that order) as a new clip set.
+
+        Notebook: 03_train_3d_cnn.ipynb
+
+        Parameters
+        ----------
+        indices : array-like of int, shape (k,)
+
+        Returns
+        -------
+        ClipSet
+            k clips (copied), table rows in the same order.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         return ClipSet.from_pieces([self.clip(int(i)) for i in indices], self.table.iloc[indices], self.sample_rate)
 
     @classmethod
     def concat(cls, *sets: "ClipSet") -> "ClipSet":
-        """One clip set holding the clips of ``sets`` in order (e.g. train + val for a final refit)."""
+        """One clip set holding the clips of ``sets`` in order (e.g. train + val for a final refit).
+
+        Notebook: 02_train_cnn.ipynb (through :func:`~audioclf_lib.train.train_classifier` with ``refit=True``)
+
+        Parameters
+        ----------
+        *sets : ClipSet
+            At least one, all at the same sample rate.
+
+        Returns
+        -------
+        ClipSet
+
+        Raises
+        ------
+        ValueError
+            No sets, or different sample rates.
+        """
         if not sets or len({s.sample_rate for s in sets}) != 1:
             raise ValueError("concat needs at least one clip set, all at the same sample rate")
         starts = np.cumsum([0] + [s.offsets[-1] for s in sets[:-1]])
@@ -210,7 +367,15 @@ class ClipSet:
                    pd.concat([s.table for s in sets], ignore_index=True), sets[0].sample_rate)
 
     def save(self, path: str | Path) -> None:
-        """Write ``<path>.npz`` + ``<path>.csv`` atomically (tmp file, then rename)."""
+        """Write ``<path>.npz`` + ``<path>.csv`` atomically (tmp file, then rename).
+
+        Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.prepare_splits`)
+
+        Parameters
+        ----------
+        path : str or Path
+            Path without suffix (any suffix is replaced); the folder is created.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -222,6 +387,26 @@ class ClipSet:
 
     @classmethod
     def load(cls, path: str | Path) -> "ClipSet":
+        """Read a clip set written by :meth:`save`.
+
+        Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.load_splits`)
+
+        Parameters
+        ----------
+        path : str or Path
+            As given to :meth:`save`.
+
+        Returns
+        -------
+        ClipSet
+
+        Raises
+        ------
+        ValueError
+            The ``.npz`` and ``.csv`` disagree on the number of clips (rebuild the cache).
+        FileNotFoundError
+            Either file is missing.
+        """
         path = Path(path)
         with np.load(path.with_suffix(".npz")) as z:
             audio, offsets, sr = z["audio"], z["offsets"], int(z["sample_rate"])
@@ -257,6 +442,30 @@ def load_clips(
 
     Unreadable and silent clips are left out and listed in the returned report
     (``path``, ``reason``).
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        With ``path`` relative to ``root`` (:func:`build_manifest`).
+    root : str or Path
+        The corpus folder.
+    sr : int
+        Rate to decode at (Hz).
+    silence_dbfs : float
+        Clips whose loud frames stay below this level are left out
+        (:func:`~audioclf_lib.audio.is_silent`).
+    n_jobs : int or None
+        Worker processes (default: one per CPU, at most one per clip); with more than one worker and
+        more than 16 clips, clips are decoded in parallel.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    clips : ClipSet
+        The usable clips, in manifest order.
+    skipped : pd.DataFrame
+        Columns ``path``, ``reason``.
     """
     from concurrent.futures import ProcessPoolExecutor
 

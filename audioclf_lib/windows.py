@@ -30,13 +30,34 @@ class TrainWindows(Dataset):
 
     Parameters
     ----------
-    clips : the training split.
-    class_names : model classes; clips of other classes are ignored.
-    window_samples : window length in samples.
-    windows_per_epoch : dataset length.
-    augment : waveform augmentation, or ``None``.
-    transform : optional extra ``f(y, rng) -> y`` (e.g. a random microphone from ``devices``).
-    background_class : class whose clips are mixed into other classes' windows as background noise.
+    clips : ClipSet
+        The training split.
+    class_names : sequence of str
+        Model classes, in label order; clips of other classes are ignored.
+    window_samples : int
+        Window length in samples.
+    windows_per_epoch : int
+        Dataset length.
+    augment : WaveAugment or None
+        Waveform augmentation, or ``None``.
+    transform : callable or None
+        Optional extra ``f(y, rng) -> y`` (e.g. a random microphone from ``devices``), applied before ``augment``.
+    background_class : str or None
+        Class whose clips are mixed into other classes' windows as background noise (by ``augment``).
+    p_concat : float in [0, 1]
+        Probability that a clip shorter than a window is joined with more clips of its class
+        (otherwise it is wrapped).
+    seed : int
+
+    Raises
+    ------
+    ValueError
+        A class of ``class_names`` has no clip in ``clips``.
+
+    Notes
+    -----
+    ``dataset[i]`` is ``(y, label)``: ``y`` a torch.Tensor of shape (window_samples,), float32, in [-1, 1]
+    when ``augment`` is set (it clips), and ``label`` an int index into ``class_names``.
     """
 
     def __init__(
@@ -75,6 +96,14 @@ class TrainWindows(Dataset):
         self.background = bg
 
     def set_epoch(self, epoch: int) -> None:
+        """Draw the windows of ``epoch`` from now on (:func:`~audioclf_lib.train.fit` calls it every epoch).
+
+        Notebook: 02_train_cnn.ipynb (through :func:`~audioclf_lib.train.fit`)
+
+        Parameters
+        ----------
+        epoch : int
+        """
         self.epoch = epoch
 
     def __len__(self) -> int:
@@ -120,10 +149,24 @@ def eval_windows(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Every clip of ``class_names`` cut into fixed windows (short clips wrapped to length).
 
-    Notebook: 01_generate_spectrograms.ipynb
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.eval_set`)
 
-    Returns the windows (k, window_samples) and a table with one row per window:
-    ``clip`` (index into ``clips``), ``path``, ``class``, ``label``, ``source``, ``start_s``.
+    Parameters
+    ----------
+    clips : ClipSet
+    class_names : sequence of str
+        Classes kept; ``label`` is the index into it.
+    window_samples : int
+        Window length in samples.
+    hop_samples : int or None
+        Hop between windows of one clip (default: back to back); see :func:`~audioclf_lib.audio.segment`.
+
+    Returns
+    -------
+    windows : np.ndarray, shape (k, window_samples), float32
+    table : pd.DataFrame
+        One row per window: ``clip`` (index into ``clips``), ``path``, ``class``, ``label``,
+        ``source``, ``start_s``. Empty (no columns) when no clip is of ``class_names``.
     """
     windows, rows = [], []
     table = clips.table
