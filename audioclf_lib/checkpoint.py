@@ -30,16 +30,47 @@ FORMAT_VERSION = 1
 
 
 class CheckpointError(ValueError):
-    """A file that is not a usable audioclf checkpoint, with the reason."""
+    """A file that is not a usable audioclf checkpoint, with the reason.
+
+    Notebook: 02_train_cnn.ipynb (raised by :func:`load_checkpoint` and :func:`save_checkpoint`; notebook 04
+    catches it); Command line: exit status 2 with the message.
+
+    A subclass of ``ValueError``.
+    """
 
 
 class FeatureConfigMismatch(CheckpointError):
-    """The checkpoint was trained on different features than the caller expects."""
+    """The checkpoint was trained on different features than the caller expects.
+
+    Notebook: 03_train_3d_cnn.ipynb (:func:`load_checkpoint` with ``expected_config`` raises it)
+
+    Its message lists every differing field with both values.
+    """
 
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: the model (eval mode, CPU) and its metadata."""
+    """A loaded checkpoint: the model (eval mode, CPU) and its metadata.
+
+    Notebook: 02_train_cnn.ipynb (what :func:`load_checkpoint` returns; the Predictor holds one)
+
+    Attributes
+    ----------
+    model : AudioClassifier
+        Eval mode, on the CPU.
+    model_name : str
+        Registry name (:data:`~audioclf_lib.models.MODELS`).
+    model_kwargs : dict
+        Constructor arguments.
+    class_names : list of str
+        In output order.
+    feature_config : FeatureConfig
+        The front end the model was trained with.
+    train_summary, metrics : dict
+        As saved (empty when none).
+    path : Path or None
+        The file it was loaded from.
+    """
 
     model: AudioClassifier
     model_name: str
@@ -52,7 +83,18 @@ class Checkpoint:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file + rename: never a half-written file."""
+    """Write ``data`` to ``path`` through a temporary file + rename: never a half-written file.
+
+    Notebook: 02_train_cnn.ipynb (through :func:`save_checkpoint` and :func:`~audioclf_lib.train.fit`'s state file)
+
+    The temporary file sits in the same folder (created when missing) and is fsynced before the
+    rename; on any error it is removed and the error re-raised.
+
+    Parameters
+    ----------
+    path : str or Path
+    data : bytes
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -82,6 +124,35 @@ def save_checkpoint(
     """Save a model with its metadata (atomically).
 
     Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.pt`` file.
+    model : AudioClassifier
+        Its state dict is saved on the CPU.
+    model_name : str
+        Registry name, so :func:`load_checkpoint` can rebuild it.
+    class_names : list of str
+        One per output of ``model.head``.
+    feature_config : FeatureConfig
+        The front end the model was trained with (checked on load).
+    model_kwargs : dict or None
+        Constructor arguments for :func:`~audioclf_lib.models.build_model`.
+    train_summary, metrics : dict or None
+        Stored as given.
+    extra : dict or None
+        More top-level keys.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    CheckpointError
+        The number of class names differs from the model's outputs.
     """
     if len(class_names) != model.head.out_features:
         raise CheckpointError(f"{len(class_names)} class names for a model with {model.head.out_features} outputs")
@@ -104,13 +175,39 @@ def save_checkpoint(
 
 
 def bundled_checkpoints() -> dict[str, Path]:
-    """Name -> path of the reference checkpoints shipped with the package."""
+    """Name -> path of the reference checkpoints shipped with the package.
+
+    Notebook: 05_live_demo.ipynb; Command line: audioclf models
+
+    Returns
+    -------
+    dict of str -> Path
+        File stem -> ``*.pt`` in :func:`~audioclf_lib.config.checkpoints_dir`, sorted; empty when the
+        folder does not exist.
+    """
     folder = checkpoints_dir()
     return {p.stem: p for p in sorted(folder.glob("*.pt"))} if folder.exists() else {}
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
-    """A bundled name (``music-noise``) or a file path -> the checkpoint file."""
+    """A bundled name (``music-noise``) or a file path -> the checkpoint file.
+
+    Notebook: 02_train_cnn.ipynb (through :func:`load_checkpoint`)
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A bundled name wins over a file of the same name.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    CheckpointError
+        Neither a bundled name nor an existing file (the bundled names are listed).
+    """
     bundled = bundled_checkpoints()
     if str(name_or_path) in bundled:
         return bundled[str(name_or_path)]
@@ -132,7 +229,23 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Load a checkpoint, checking it is one and matches what the caller expects.
 
-    Notebook: 02_train_cnn.ipynb
+    Notebook: 02_train_cnn.ipynb (through the Predictor; notebooks 03 and 04 call it directly)
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A bundled name or a file (:func:`resolve_checkpoint`).
+    expected_config : FeatureConfig or None
+        The front end the caller will feed; ``None`` accepts any.
+    expected_classes : list of str or None
+        Class names in order; ``None`` accepts any.
+    expected_model : str or None
+        Registry name; ``None`` accepts any.
+
+    Returns
+    -------
+    Checkpoint
+        Model in eval mode on the CPU.
 
     Raises
     ------

@@ -10,7 +10,19 @@ __all__ = ["confusion_matrix", "classification_metrics", "per_class_table", "cli
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts, rows = true class, columns = predicted class."""
+    """Counts, rows = true class, columns = predicted class.
+
+    Notebook: 02_train_cnn.ipynb (through :func:`classification_metrics`)
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray, shape (k,), int in [0, n_classes)
+    n_classes : int
+
+    Returns
+    -------
+    cm : np.ndarray, shape (n_classes, n_classes), int64
+    """
     cm = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
     return cm
@@ -22,6 +34,18 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
     Notebook: 02_train_cnn.ipynb
 
     Classes with no examples are left out of the balanced/macro means (and reported with support 0).
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray, shape (k,), int in [0, len(class_names))
+    class_names : sequence of str
+
+    Returns
+    -------
+    dict
+        ``n``, ``accuracy``, ``balanced_accuracy``, ``macro_f1`` (floats in [0, 1]; 0.0 with no
+        examples), ``per_class`` (name -> ``precision``, ``recall``, ``f1``, ``support``),
+        ``confusion`` (nested lists, rows true) and ``class_names``; JSON-serialisable.
     """
     cm = confusion_matrix(y_true, y_pred, len(class_names))
     support = cm.sum(axis=1)
@@ -46,7 +70,20 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
 
 
 def per_class_table(metrics: dict) -> pd.DataFrame:
-    """The per-class part of :func:`classification_metrics` as a table."""
+    """The per-class part of :func:`classification_metrics` as a table.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    metrics : dict
+        As :func:`classification_metrics` returns.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``class``; columns ``precision``, ``recall``, ``f1``, ``support``.
+    """
     return pd.DataFrame(metrics["per_class"]).T.rename_axis("class")
 
 
@@ -60,6 +97,28 @@ def clip_bootstrap_ci(correct: np.ndarray, clip_ids: np.ndarray, *, n_boot: int 
     test set is resampled clip by clip: each replicate draws as many clips as there are, with
     replacement, and pools their windows. With ~100 test clips a window-level accuracy near 92 %
     moves by several points between equally likely test sets; this says by how much.
+
+    Parameters
+    ----------
+    correct : np.ndarray, shape (k,), bool or {0, 1}
+        Whether each window was classified correctly.
+    clip_ids : np.ndarray, shape (k,)
+        The clip of each window (any hashable values).
+    n_boot : int
+        Bootstrap replicates.
+    level : float in (0, 1)
+        Coverage of the interval.
+    seed : int
+
+    Returns
+    -------
+    (low, high) : (float, float)
+        Accuracy bounds in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        No windows, ``clip_ids`` not one per window, or ``level`` outside (0, 1).
     """
     correct = np.asarray(correct, dtype=float)
     clips, clip_of_window = np.unique(np.asarray(clip_ids), return_inverse=True)

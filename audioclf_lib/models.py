@@ -27,7 +27,19 @@ __all__ = [
 
 
 class AudioClassifier(nn.Module):
-    """Base class: subclasses define :meth:`embed`; ``forward`` returns logits (and optionally the embedding)."""
+    """Base class: subclasses define :meth:`embed`; ``forward`` returns logits (and optionally the embedding).
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    embedding_dim : int
+        Size of what :meth:`embed` returns.
+    n_classes : int
+        Outputs of the linear :attr:`head`.
+    dropout : float in [0, 1)
+        Dropout on the embedding before the head (training only).
+    """
 
     #: The FeatureConfig.representation this model expects.
     representation: str = "logmel"
@@ -39,9 +51,40 @@ class AudioClassifier(nn.Module):
         self.head = nn.Linear(embedding_dim, n_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The embedding the head classifies; every subclass implements it.
+
+        Notebook: 02_train_cnn.ipynb
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Features in the model's layout: (B, C, n_mels, T) or (B, C, H, W) for 2-D models,
+            (B, C, D, H, W) for 3-D ones.
+
+        Returns
+        -------
+        e : torch.Tensor, shape (B, embedding_dim)
+        """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, return_embedding: bool = False):
+        """Logits for a batch of features.
+
+        Notebook: 02_train_cnn.ipynb
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            As for :meth:`embed`.
+        return_embedding : bool
+            Also return the embedding.
+
+        Returns
+        -------
+        logits : torch.Tensor, shape (B, n_classes)
+        e : torch.Tensor, shape (B, embedding_dim)
+            Only with ``return_embedding=True``.
+        """
         e = self.embed(x)  # (B, embedding_dim)
         logits = self.head(self.dropout(e))  # (B, n_classes)
         if return_embedding:
@@ -56,6 +99,12 @@ class SeedCNN2d(AudioClassifier):
 
     Conv(3->16, 3x3, pad 1)+ReLU+MaxPool -> Conv(16->32)+ReLU+MaxPool -> FC(32*38*38 -> 128)+ReLU -> FC(-> n).
     5.9 M parameters, almost all in the first fully connected layer.
+
+    Parameters
+    ----------
+    n_classes : int
+    image_size : (int, int)
+        (H, W) of the input image; fixes the size of the first fully connected layer.
     """
 
     representation = "seed_rgb"
@@ -70,6 +119,10 @@ class SeedCNN2d(AudioClassifier):
         self.fc1 = nn.Linear(32 * h * w, 128)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) image in [-1, 1] -> (B, 128) embedding.
+
+        Notebook: 02_train_cnn.ipynb
+        """
         x = self.conv(x)  # (B, 3, 155, 154) -> (B, 32, 38, 38)
         return torch.relu(self.fc1(x.flatten(1)))  # (B, 128)
 
@@ -87,6 +140,16 @@ class MelCNN(AudioClassifier):
     the input to 1/16 of its positions before the first wide convolution (a stride-1 stem at this
     size costs ~16x the FLOPs: ~36 MFLOP instead of ~560 MFLOP per 5-s window). Global mean+max
     pooling over frequency and time makes the model independent of the window length.
+
+    Parameters
+    ----------
+    n_classes : int
+    channels : tuple of int
+        Output channels of the stem and of each following Conv+BatchNorm+MaxPool block.
+    dropout : float
+        As for :class:`AudioClassifier`.
+    stem_pool : bool
+        The 2x2 max-pool after the stem.
     """
 
     def __init__(self, n_classes: int = 2, channels: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.2,
@@ -100,6 +163,10 @@ class MelCNN(AudioClassifier):
         self.body = nn.Sequential(*layers)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, n_mels, T) log-mel -> (B, 2 * channels[-1]) embedding (mean and max pooled).
+
+        Notebook: 02_train_cnn.ipynb
+        """
         x = self.body(x)  # (B, 1, 64, 313) -> (B, 16, 16, 78) after the stem -> (B, 128, 2, 9)
         return torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=1)  # (B, 256)
 
@@ -112,6 +179,16 @@ class SeedCNN3d(AudioClassifier):
     Three Conv3D blocks (32/64/128 filters, 3x3x3, BatchNorm, MaxPool3D, Dropout 0.25/0.25/0.3),
     global average pooling, Dense 256 -> 128 -> n: 347 k parameters with 4 input channels.
     Input (B, 4, D, H, W).
+
+    Parameters
+    ----------
+    n_classes : int
+    in_channels : int
+        C of the input (4: RGBA).
+    channels : (int, int, int)
+        Filters of the three blocks.
+    dropouts : (float, float, float)
+        Dropout3d of the three blocks.
     """
 
     representation = "binned3d"
@@ -129,6 +206,10 @@ class SeedCNN3d(AudioClassifier):
         self.dense = nn.Sequential(nn.Linear(c_in, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU())
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, D, H, W) binned layers -> (B, 128) embedding.
+
+        Notebook: 03_train_3d_cnn.ipynb
+        """
         x = self.body(x)  # (B, 4, D, H, W) -> (B, 128, D/8, H/8, W/8)
         return self.dense(x.mean(dim=(-3, -2, -1)))  # (B, 128)
 
@@ -145,6 +226,16 @@ class SmallCNN3d(AudioClassifier):
     Stem Conv3D(stride 1 x 2 x 2) + BatchNorm + MaxPool(1 x 2 x 2) quarters the image before the
     wider layers, then Conv3D+BatchNorm+MaxPool3D blocks and global mean+max pooling over
     (bins, height, width). Input (B, C, D, H, W), e.g. (B, 4, 10, 64, 64).
+
+    Parameters
+    ----------
+    n_classes : int
+    in_channels : int
+        C of the input (4: RGBA).
+    channels : tuple of int
+        Output channels of the stem and of each following block.
+    dropout : float
+        As for :class:`AudioClassifier`.
     """
 
     representation = "binned3d"
@@ -158,6 +249,10 @@ class SmallCNN3d(AudioClassifier):
         self.body = nn.Sequential(*layers)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, D, H, W) binned layers -> (B, 2 * channels[-1]) embedding (mean and max pooled).
+
+        Notebook: 03_train_3d_cnn.ipynb
+        """
         if not torch.onnx.is_in_onnx_export():  # ONNX has no memory formats
             x = x.contiguous(memory_format=torch.channels_last_3d)  # ~1.5x faster Conv3D training on the CPU
         x = self.body(x)  # (B, 4, 10, 64, 64) -> (B, 128, 2, 2, 2)
@@ -171,6 +266,13 @@ class ColormapCNN2d(MelCNN):
 
     The same network and pixels as the log-mel model, only in colour: the ablation's control for
     "does a colormap add anything". Input (B, 3, H, W).
+
+    Parameters
+    ----------
+    n_classes, channels, dropout
+        As for :class:`MelCNN` (with its stem pool).
+    in_channels : int
+        C of the input image.
     """
 
     representation = "seed_rgb"
@@ -192,7 +294,18 @@ MODELS: dict[str, Callable[..., AudioClassifier]] = {
 
 
 def register_model(name: str, constructor: Callable[..., AudioClassifier]) -> None:
-    """Add a model to the registry (so checkpoints naming it can be loaded)."""
+    """Add a model to the registry (so checkpoints naming it can be loaded).
+
+    Notebook: 02_train_cnn.ipynb (the registry :data:`MODELS` that :func:`build_model` reads; no notebook
+    registers a model of its own)
+
+    Parameters
+    ----------
+    name : str
+        The name checkpoints store; an existing name is replaced.
+    constructor : callable
+        ``constructor(n_classes=..., **kwargs) -> AudioClassifier``.
+    """
     MODELS[name] = constructor
 
 
@@ -200,6 +313,25 @@ def build_model(name: str, n_classes: int, **kwargs) -> AudioClassifier:
     """Build a registered model by name.
 
     Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    n_classes : int
+        >= 2.
+    **kwargs
+        Passed to the model's constructor.
+
+    Returns
+    -------
+    AudioClassifier
+        Freshly initialised, in training mode.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name`` (the known ones are listed) or ``n_classes < 2``.
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
@@ -209,12 +341,34 @@ def build_model(name: str, n_classes: int, **kwargs) -> AudioClassifier:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of parameters (trainable or not)."""
+    """Number of parameters (trainable or not).
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    model : nn.Module
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() for p in model.parameters())
 
 
 def weight_bytes(model: nn.Module) -> int:
-    """Bytes of parameters and buffers (what a float32 state-dict file roughly weighs)."""
+    """Bytes of parameters and buffers (what a float32 state-dict file roughly weighs).
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    model : nn.Module
+
+    Returns
+    -------
+    int
+    """
     return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
 
 
@@ -225,6 +379,20 @@ def freeze_base(model: AudioClassifier, *, new_head: bool = False, n_classes: in
 
     BatchNorm layers in the frozen body are switched to eval mode by :func:`train.fit` through
     ``model.frozen_base = True``, so their running statistics stay those of the base data.
+
+    Parameters
+    ----------
+    model : AudioClassifier
+        Changed in place.
+    new_head : bool
+        Replace the head with a freshly initialised linear layer.
+    n_classes : int or None
+        Outputs of the new head (default: as many as the old one).
+
+    Returns
+    -------
+    model : AudioClassifier
+        The same object, only its head trainable.
     """
     for p in model.parameters():
         p.requires_grad_(False)

@@ -34,6 +34,15 @@ class TrainConfig:
     """Training hyperparameters (saved in the checkpoint's ``train_summary``).
 
     Notebook: 02_train_cnn.ipynb
+
+    Every field is documented below (``num_epochs``, ``lr``, ``weight_decay`` and ``batch_size`` for
+    AdamW with a cosine schedule; ``seed`` for weights, windows and masks; ``spec_augment`` for
+    :func:`~audioclf_lib.augment.spec_augment`; ``num_workers`` for the DataLoader).
+
+    Raises
+    ------
+    ValueError
+        ``keep`` other than ``"best"`` or ``"last"``.
     """
 
     num_epochs: int = 20
@@ -67,7 +76,29 @@ def _batch_features(extractor: FeatureExtractor, y: torch.Tensor) -> torch.Tenso
 
 def predict_proba(model: AudioClassifier, X: np.ndarray | torch.Tensor, *, extractor: FeatureExtractor | None = None,
                   batch_size: int = 128, device: torch.device | None = None) -> np.ndarray:
-    """Probabilities (k, n_classes) for windows (``extractor`` given) or precomputed features."""
+    """Probabilities (k, n_classes) for windows (``extractor`` given) or precomputed features.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Puts ``model`` in eval mode.
+
+    Parameters
+    ----------
+    model : AudioClassifier
+    X : np.ndarray or torch.Tensor
+        Waveform windows, shape (k, N), float32, when ``extractor`` is given; else features,
+        e.g. shape (k, 1, n_mels, T).
+    extractor : FeatureExtractor or None
+        Front end applied per batch (on ``device``).
+    batch_size : int
+    device : torch.device or None
+        Default: the device of the model's parameters.
+
+    Returns
+    -------
+    probs : np.ndarray, shape (k, n_classes), float32
+        Softmax rows summing to 1.
+    """
     device = device or next(model.parameters()).device
     model.eval()
     X = torch.as_tensor(X)
@@ -100,15 +131,39 @@ def fit(
 
     Parameters
     ----------
-    val_windows, val_labels : held-out waveform windows (k, N) and labels (k,).
-    state_path : if given, the full training state is written there atomically after every
+    model : AudioClassifier
+        Trained in place, moved to ``device``; left in eval mode with the kept weights (the EMA
+        weights when ``config.ema_decay`` is set). A model with ``frozen_base`` trains its head only,
+        BatchNorm statistics frozen.
+    extractor : FeatureExtractor
+        Front end, run on ``device`` on every batch.
+    train_set : TrainWindows
+        Random augmented windows; :meth:`~audioclf_lib.windows.TrainWindows.set_epoch` is called each epoch.
+    val_windows, val_labels : np.ndarray, shapes (k, N) float32 and (k,) int
+        Held-out waveform windows and their labels.
+    config : TrainConfig
+        Hyperparameters; ``config.keep`` picks the best or the last epoch.
+    device : torch.device or str or None
+        Default :func:`~audioclf_lib.runtime.default_device`.
+    state_path : str or Path or None
+        If given, the full training state is written there atomically after every
         epoch, and an existing state is resumed from (an interrupted run loses at most one epoch).
-    monitor : ``{name: (windows, labels)}`` scored every epoch into the column ``<name>_bal_acc``
+    monitor : dict of str -> (np.ndarray, np.ndarray) or None
+        ``{name: (windows, labels)}`` scored every epoch into the column ``<name>_bal_acc``
         for diagnosis only (e.g. a device the selection must not see): never used to pick weights.
+    progress : bool
+        tqdm bar per epoch and one printed line per epoch.
 
     Returns
     -------
-    history : one row per epoch (loss, accuracy, validation metrics, seconds).
+    history : pd.DataFrame
+        One row per epoch run: ``epoch``, ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``,
+        ``val_bal_acc``, ``lr``, ``seconds`` (and ``<name>_bal_acc`` per monitored set).
+
+    Raises
+    ------
+    ValueError
+        The model has no trainable parameter.
     """
     from tqdm.auto import tqdm
 
@@ -221,10 +276,28 @@ def evaluate_windows(model: AudioClassifier, extractor: FeatureExtractor, window
                      class_names: list[str], *, features: np.ndarray | None = None) -> tuple[dict, pd.DataFrame]:
     """Window-level and clip-level metrics on held-out windows.
 
-    Notebook: 02_train_cnn.ipynb
+    Notebook: 02_train_cnn.ipynb (through :func:`train_classifier`; notebook 04 calls it directly)
 
-    Returns the metrics (``window`` and ``clip`` keys, see :func:`classification_metrics`)
-    and ``table`` with predicted probabilities per window.
+    A clip's prediction is the argmax of its windows' mean probabilities.
+
+    Parameters
+    ----------
+    model : AudioClassifier
+    extractor : FeatureExtractor
+        Moved to the model's device; not used when ``features`` is given.
+    windows : np.ndarray, shape (k, N), float32
+    table : pd.DataFrame
+        One row per window with ``clip`` and ``label`` (:func:`~audioclf_lib.windows.eval_windows`).
+    class_names : list of str
+    features : np.ndarray or None
+        Precomputed features of ``windows`` (:func:`~audioclf_lib.cache.eval_set`).
+
+    Returns
+    -------
+    metrics : dict
+        ``{"window": ..., "clip": ...}``, each as :func:`~audioclf_lib.metrics.classification_metrics` gives.
+    table : pd.DataFrame
+        A copy of ``table`` with ``p_<class>`` per class, ``pred`` (label index) and ``p_true``.
     """
     extractor = extractor.to(next(model.parameters()).device)
     probs = predict_proba(model, features, batch_size=128) if features is not None else \
@@ -242,7 +315,24 @@ def evaluate_windows(model: AudioClassifier, extractor: FeatureExtractor, window
 
 
 def worst_clips(table: pd.DataFrame, class_names: list[str], n: int = 10) -> pd.DataFrame:
-    """The clips whose true class got the lowest mean probability, with their sources."""
+    """The clips whose true class got the lowest mean probability, with their sources.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        The window table :func:`evaluate_windows` returns.
+    class_names : list of str
+    n : int
+        Rows returned.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``path``, ``source``, ``true``, ``p_true`` (mean over the clip's windows), ``windows``
+        (count), ``predicted``; at most ``n`` rows, lowest ``p_true`` first.
+    """
     per_clip = table.groupby("clip").agg(path=("path", "first"), source=("source", "first"), true=("class", "first"),
                                          p_true=("p_true", "mean"), windows=("p_true", "size"))
     means = table.groupby("clip")[[f"p_{c}" for c in class_names]].mean()
@@ -252,7 +342,27 @@ def worst_clips(table: pd.DataFrame, class_names: list[str], n: int = 10) -> pd.
 
 @dataclass
 class TrainedModel:
-    """What :func:`train_classifier` returns: the model, its front end and everything measured."""
+    """What :func:`train_classifier` returns: the model, its front end and everything measured.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the model.
+    model : AudioClassifier
+        On the CPU, in eval mode.
+    feature_config : FeatureConfig
+    class_names : list of str
+    history : pd.DataFrame
+        As :func:`fit` returns.
+    metrics : dict
+        Test metrics, as :func:`evaluate_windows` returns.
+    test_table : pd.DataFrame
+        Test windows with their probabilities.
+    train_summary : dict
+        Hyperparameters, epochs, clips per split and class, training sources.
+    """
 
     name: str
     model: AudioClassifier
@@ -264,7 +374,21 @@ class TrainedModel:
     train_summary: dict
 
     def save(self, path: str | Path, **extra_summary) -> Path:
-        """Save as a checkpoint carrying config, classes, training summary and test metrics."""
+        """Save as a checkpoint carrying config, classes, training summary and test metrics.
+
+        Notebook: 02_train_cnn.ipynb
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.pt`` file, written atomically (:func:`~audioclf_lib.checkpoint.save_checkpoint`).
+        **extra_summary
+            Added to the saved ``train_summary``.
+
+        Returns
+        -------
+        Path
+        """
         from .checkpoint import save_checkpoint
 
         return save_checkpoint(path, self.model, model_name=self.name, class_names=self.class_names,
@@ -297,6 +421,37 @@ def train_classifier(
     ``refit=True`` is the final fit of a recipe already validated: it trains on train + val
     for all ``train_config.num_epochs`` and keeps the last epoch (the validation scores in its
     history are then in-sample); the test split stays untouched until the end.
+
+    Parameters
+    ----------
+    model_name : str
+        A key of :data:`~audioclf_lib.models.MODELS`.
+    class_names : list of str
+        Classes, in label order.
+    feature_config : FeatureConfig
+        The front end (and window length) the model is trained and saved with.
+    splits : dict of str -> ClipSet
+        ``train``, ``val`` and ``test`` (:func:`~audioclf_lib.cache.load_splits`).
+    train_config : TrainConfig
+    windows_per_epoch : int
+        Random training windows per epoch.
+    model_kwargs : dict or None
+        Passed to :func:`~audioclf_lib.models.build_model` and saved with the checkpoint.
+    transform, augment
+        As for :class:`~audioclf_lib.windows.TrainWindows`.
+    refit : bool
+        See above.
+    device, progress
+        As for :func:`fit`.
+
+    Returns
+    -------
+    TrainedModel
+
+    Raises
+    ------
+    ValueError
+        Unknown model, fewer than 2 classes, or a class without training clips.
     """
     from .augment import WaveAugment
     from .cache import eval_set
