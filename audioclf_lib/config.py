@@ -41,6 +41,16 @@ class FeatureConfig:
     """How a window of audio becomes the tensor a model sees.
 
     Notebook: 01_generate_spectrograms.ipynb
+
+    Every field is documented below; the dataclass is frozen and hashable. ``image_size`` given as a
+    list (a JSON round trip) is stored as a tuple.
+
+    Raises
+    ------
+    ValueError
+        On construction, with the offending value: an unknown ``representation`` or ``normalization``,
+        ``sample_rate`` below 4 kHz, not ``0 <= fmin < fmax <= sample_rate / 2``, a non-positive
+        ``n_fft``, ``hop_length``, ``n_mels`` or ``window_seconds``.
     """
 
     #: Rate every input is resampled to (Hz). 16 kHz keeps everything up to 8 kHz, where
@@ -100,14 +110,39 @@ class FeatureConfig:
         return 1 + self.window_samples // self.hop_length
 
     def to_dict(self) -> dict:
-        """Plain-JSON form, stored in checkpoints and cache folders."""
+        """Plain-JSON form, stored in checkpoints and cache folders.
+
+        Notebook: 01_generate_spectrograms.ipynb (the cache's ``config.json``; checkpoints from notebook 02)
+
+        Returns
+        -------
+        dict
+            Field name -> value, ``image_size`` as a list.
+        """
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error, not silently dropped."""
+        """Inverse of :meth:`to_dict`; unknown keys are an error, not silently dropped.
+
+        Notebook: 02_train_cnn.ipynb (through :func:`~audioclf_lib.checkpoint.load_checkpoint`)
+
+        Parameters
+        ----------
+        d : dict
+            Field name -> value; missing fields take their defaults.
+
+        Returns
+        -------
+        FeatureConfig
+
+        Raises
+        ------
+        ValueError
+            Unknown field names (listed), or any value :class:`FeatureConfig` rejects.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -115,17 +150,54 @@ class FeatureConfig:
         return cls(**d)
 
     def diff(self, other: "FeatureConfig") -> dict[str, tuple]:
-        """Fields whose values differ, as ``{name: (self_value, other_value)}``."""
+        """Fields whose values differ, as ``{name: (self_value, other_value)}``.
+
+        Notebook: 03_train_3d_cnn.ipynb (the message of :class:`~audioclf_lib.checkpoint.FeatureConfigMismatch`)
+
+        Parameters
+        ----------
+        other : FeatureConfig
+
+        Returns
+        -------
+        dict of str -> (value, value)
+            Empty when the configs are equal; values in :meth:`to_dict` form.
+        """
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
     def slug(self) -> str:
-        """Folder name for caches made with this config, e.g. ``logmel-sr16000-m64-5s-3fa2c1d0``."""
+        """Folder name for caches made with this config, e.g. ``logmel-sr16000-m64-5s-3fa2c1d0``.
+
+        Notebook: 01_generate_spectrograms.ipynb
+
+        Returns
+        -------
+        str
+            Representation, rate, mel bands, window length and the first 8 hex digits of a SHA-1 over every field.
+        """
         digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.representation}-sr{self.sample_rate}-m{self.n_mels}-{self.window_seconds:g}s-{digest}"
 
     def replace(self, **changes) -> "FeatureConfig":
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Notebook: 01_generate_spectrograms.ipynb
+
+        Parameters
+        ----------
+        **changes
+            Field name -> new value.
+
+        Returns
+        -------
+        FeatureConfig
+
+        Raises
+        ------
+        ValueError
+            As on construction; ``TypeError`` for an unknown field name.
+        """
         return dataclasses.replace(self, **changes)
 
 
@@ -137,32 +209,75 @@ def _env_path(name: str, default: Path) -> Path:
 def data_dir() -> Path:
     """The audio corpus: ``$AUDIOCLF_DATA`` if set, else the bundled ``data/starter``.
 
+    Notebook: 01_generate_spectrograms.ipynb
+
     Layout: ``<class>/*.wav|flac|ogg|mp3`` (optionally with a ``manifest.csv``).
+
+    Returns
+    -------
+    Path
+        Absolute (the variable is expanded and resolved); not checked for existence.
     """
     return _env_path("AUDIOCLF_DATA", REPO_ROOT / "data" / "starter")
 
 
 def cache_dir() -> Path:
-    """Where notebook 01 writes features: ``$AUDIOCLF_CACHE`` or ``data/cache``."""
+    """Where notebook 01 writes features: ``$AUDIOCLF_CACHE`` or ``data/cache``.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.prepare_splits`)
+
+    Returns
+    -------
+    Path
+        Absolute; created by whoever writes into it.
+    """
     return _env_path("AUDIOCLF_CACHE", REPO_ROOT / "data" / "cache")
 
 
 def figures_dir() -> Path:
-    """Where ``viz.save_fig`` writes: ``$AUDIOCLF_FIGURES`` or ``figures/``."""
+    """Where ``viz.save_fig`` writes: ``$AUDIOCLF_FIGURES`` or ``figures/``.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.viz.save_fig`)
+
+    Returns
+    -------
+    Path
+        Absolute; created by :func:`~audioclf_lib.viz.save_fig` when missing.
+    """
     return _env_path("AUDIOCLF_FIGURES", REPO_ROOT / "figures")
 
 
 def checkpoints_dir() -> Path:
-    """Bundled reference checkpoints (installed with the package)."""
+    """Bundled reference checkpoints (installed with the package): ``$AUDIOCLF_CHECKPOINTS`` overrides.
+
+    Notebook: 02_train_cnn.ipynb (through :func:`run_checkpoints_dir`; notebook 05 lists it)
+
+    Returns
+    -------
+    Path
+        ``audioclf_lib/checkpoints`` unless overridden.
+    """
     return _env_path("AUDIOCLF_CHECKPOINTS", Path(__file__).resolve().parent / "checkpoints")
 
 
 def run_checkpoints_dir(quick: bool) -> Path:
     """Where a notebook run writes the checkpoints it trains.
 
+    Notebook: 02_train_cnn.ipynb
+
     A full run writes the bundled reference checkpoints (:func:`checkpoints_dir`); a QUICK run
     writes to ``<cache>/checkpoints-quick`` so CI never overwrites them, and later QUICK
     notebooks read from there.
+
+    Parameters
+    ----------
+    quick : bool
+        The notebook's ``QUICK`` setting.
+
+    Returns
+    -------
+    Path
+        Not created here.
     """
     return cache_dir() / "checkpoints-quick" if quick else checkpoints_dir()
 
@@ -171,7 +286,14 @@ def onnx_cache_dir() -> Path:
     """Where ONNX exports of checkpoints are kept between runs: ``$AUDIOCLF_ONNX_CACHE``, else the user's
     cache folder (``$XDG_CACHE_HOME/audioclf/onnx`` or ``~/.cache/audioclf/onnx``).
 
+    Notebook: 02_train_cnn.ipynb (through the :class:`~audioclf_lib.predict.Predictor`'s ONNX backend)
+
     Never inside the installed package, which may be read-only or shared by several users.
+
+    Returns
+    -------
+    Path
+        Created when the first export is written.
     """
     xdg = os.environ.get("XDG_CACHE_HOME")
     user_cache = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
@@ -179,5 +301,13 @@ def onnx_cache_dir() -> Path:
 
 
 def quick_mode() -> bool:
-    """True when ``QUICK`` is set to 1/true/yes: CI-sized notebook runs."""
+    """True when ``QUICK`` is set to 1/true/yes/on (any case): CI-sized runs.
+
+    Command line: audioclf finetune (the corpus splits it prepares); the notebooks read ``QUICK``
+    in their parameters cell.
+
+    Returns
+    -------
+    bool
+    """
     return os.environ.get("QUICK", "0").strip().lower() in {"1", "true", "yes", "on"}

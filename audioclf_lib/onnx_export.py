@@ -30,7 +30,14 @@ OPSET = 17
 
 
 def onnx_available() -> bool:
-    """Whether ``onnx`` and ``onnxruntime`` can be imported (both are needed to export and run)."""
+    """Whether ``onnx`` and ``onnxruntime`` can be imported (both are needed to export and run).
+
+    Notebook: 02_train_cnn.ipynb (the Predictor's ``backend="auto"`` asks it); Benchmarks: make bench
+
+    Returns
+    -------
+    bool
+    """
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -50,8 +57,37 @@ def onnx_bytes(ckpt: Checkpoint, *, atol: float = 1e-4, threads: int = 1) -> tup
     """The checkpoint's model as an ONNX file in memory (dynamic batch, metadata attached), a session
     on it, and the max |ONNX - PyTorch| on example features.
 
+    Notebook: 02_train_cnn.ipynb (through :func:`cached_onnx_model`, the Predictor's start-up)
+
     Raises ``RuntimeError`` if ONNX Runtime disagrees with PyTorch by more than ``atol``, so an
     export is never used silently wrong.
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+        Its model is moved to the CPU and put in eval mode.
+    atol : float
+        Largest accepted |ONNX - PyTorch| on the logits of two random example windows.
+    threads : int
+        ONNX Runtime intra-op threads of the returned session.
+
+    Returns
+    -------
+    data : bytes
+        The ONNX model (opset :data:`OPSET`; input ``features`` (batch, ...), output ``logits``
+        (batch, n_classes)), with ``audioclf.feature_config``, ``audioclf.class_names`` and
+        ``audioclf.model_name`` metadata.
+    runner : OnnxModel
+        A session on ``data``.
+    diff : float
+        The measured max |ONNX - PyTorch|.
+
+    Raises
+    ------
+    RuntimeError
+        ``diff > atol``.
+    ImportError
+        ``onnx`` is not installed.
     """
     import onnx
 
@@ -78,7 +114,31 @@ def onnx_bytes(ckpt: Checkpoint, *, atol: float = 1e-4, threads: int = 1) -> tup
 
 
 def export_onnx(checkpoint: str | Path | Checkpoint, out_path: str | Path, *, atol: float = 1e-4) -> tuple[Path, float]:
-    """Write the model as ONNX (dynamic batch) and return the path and the max |ONNX - PyTorch| on test input."""
+    """Write the model as ONNX (dynamic batch) and return the path and the max |ONNX - PyTorch| on test input.
+
+    Command line: audioclf export-onnx
+
+    Parameters
+    ----------
+    checkpoint : str or Path or Checkpoint
+        A bundled name, a checkpoint file (:func:`~audioclf_lib.checkpoint.load_checkpoint`) or a loaded one.
+    out_path : str or Path
+        Written atomically, only after the parity check passed.
+    atol : float
+        As for :func:`onnx_bytes`.
+
+    Returns
+    -------
+    path : Path
+    diff : float
+
+    Raises
+    ------
+    RuntimeError
+        The export disagrees with PyTorch (nothing is written).
+    CheckpointError
+        ``checkpoint`` cannot be loaded.
+    """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     data, _, diff = onnx_bytes(ckpt, atol=atol)
     atomic_write_bytes(out_path, data)
@@ -89,7 +149,7 @@ def model_content_hash(ckpt: Checkpoint) -> str:
     """SHA-256 over what the ONNX file is made of: model name and arguments, classes, every weight, and the
     torch / onnx / onnxruntime versions and opset that export and run it.
 
-    Notebook: 05_live_demo.ipynb (the Predictor's start-up)
+    Notebook: 02_train_cnn.ipynb (through :func:`cached_onnx_model`, the Predictor's start-up)
 
     Parameters
     ----------
@@ -119,7 +179,8 @@ def cached_onnx_model(ckpt: Checkpoint, *, threads: int = 1, cache: str | Path |
                       atol: float = 1e-4) -> tuple["OnnxModel", Path]:
     """An ONNX Runtime session on the checkpoint's model, from the on-disk cache when it holds this model.
 
-    Notebook: 05_live_demo.ipynb (the Predictor's start-up)
+    Notebook: 02_train_cnn.ipynb (the Predictor's start-up: its default backend on the CPU; the live loop of
+    notebook 05 starts the same way)
 
     The first call exports, checks parity against PyTorch (:func:`onnx_bytes`) and writes the file
     atomically; later calls (other processes included) load it without exporting again. A changed
@@ -141,6 +202,11 @@ def cached_onnx_model(ckpt: Checkpoint, *, threads: int = 1, cache: str | Path |
     -------
     (OnnxModel, Path)
         The session and the cache file it belongs to.
+
+    Raises
+    ------
+    RuntimeError
+        A new export disagrees with PyTorch by more than ``atol``.
     """
     folder = Path(cache) if cache is not None else onnx_cache_dir()
     stem = ckpt.path.stem if ckpt.path is not None else ckpt.model_name  # a readable name; the key decides
@@ -161,8 +227,26 @@ def cached_onnx_model(ckpt: Checkpoint, *, threads: int = 1, cache: str | Path |
 class OnnxModel:
     """ONNX Runtime session on the CPU: features (B, ...) float32 -> logits (B, n_classes).
 
+    Notebook: 02_train_cnn.ipynb (the Predictor's ``onnx`` backend)
+
     Its threads do not spin while idle: in a notebook the same cores serve the audio callback,
     the UI and the kernel, and a spinning pool would steal them between windows.
+
+    Calling ``model(X)`` with ``X`` an np.ndarray or torch.Tensor of features, e.g. shape
+    (B, 1, n_mels, T), returns the logits as an np.ndarray of shape (B, n_classes), float32.
+
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        An ``.onnx`` file, or its contents.
+    threads : int
+        Intra-op threads (at least 1); one inter-op thread.
+
+    Attributes
+    ----------
+    session : onnxruntime.InferenceSession
+    class_names : list of str or None
+        From the ``audioclf.class_names`` metadata, when present.
     """
 
     def __init__(self, path_or_bytes: str | Path | bytes, *, threads: int = 1):

@@ -13,14 +13,26 @@ __all__ = ["seed_everything", "setup_notebook", "default_device", "worker_init_f
 
 
 def default_device() -> torch.device:
-    """CUDA when present, CPU otherwise."""
+    """CUDA when present, CPU otherwise.
+
+    Notebook: 01_generate_spectrograms.ipynb (what :func:`setup_notebook` returns)
+
+    Returns
+    -------
+    torch.device
+    """
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch, and make cuDNN deterministic.
 
-    Notebook: 01_generate_spectrograms.ipynb
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`setup_notebook`; notebook 03 calls it directly)
+
+    Parameters
+    ----------
+    seed : int
+        Used for ``random``, ``numpy.random``, ``torch`` and every CUDA device.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -41,6 +53,8 @@ def _malloc_trim():
 def release_free_memory() -> None:
     """Hand memory that glibc keeps in its heap after ``free`` back to the system.
 
+    Command line: audioclf classify (after each block of a long file; the Predictor's streaming path)
+
     Streaming hours of audio allocates a block-sized array per block between ONNX Runtime's
     many small allocations; glibc then cannot shrink its heap and the process grew by ~400 MB
     over a 2-hour file (measured; ~1 MB with a trim after each block). A no-op off glibc.
@@ -51,7 +65,15 @@ def release_free_memory() -> None:
 
 
 def worker_init_fn(worker_id: int) -> None:
-    """DataLoader workers get distinct, reproducible numpy/python seeds."""
+    """DataLoader workers get distinct, reproducible numpy/python seeds.
+
+    Notebook: 02_train_cnn.ipynb (the DataLoader of :func:`~audioclf_lib.train.fit`)
+
+    Parameters
+    ----------
+    worker_id : int
+        Added to the worker's torch seed (mod 2**32).
+    """
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed + worker_id)
     random.seed(seed + worker_id)
@@ -61,6 +83,18 @@ def setup_notebook(seed: int = 0, *, threads: int | None = None) -> torch.device
     """What every notebook's first code cell calls: seeds, thread count, plot style; returns the device.
 
     Notebook: 01_generate_spectrograms.ipynb
+
+    Parameters
+    ----------
+    seed : int
+        As for :func:`seed_everything`.
+    threads : int or None
+        torch intra-op threads; default ``$AUDIOCLF_THREADS``, else min(CPUs, 4).
+
+    Returns
+    -------
+    torch.device
+        :func:`default_device`.
     """
     import matplotlib
 

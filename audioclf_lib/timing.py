@@ -13,7 +13,17 @@ __all__ = ["torch_threads", "time_ms", "peak_rss_mb"]
 
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Temporarily run torch with ``n`` intra-op threads (1 is the honest default on a shared 2-core machine)."""
+    """Temporarily run torch with ``n`` intra-op threads (1 is the honest default on a shared 2-core machine).
+
+    Notebook: 01_generate_spectrograms.ipynb (inside :func:`time_ms`); Benchmarks: make bench
+
+    A context manager; the previous thread count is restored on exit, also after an error.
+
+    Parameters
+    ----------
+    n : int
+        Threads, >= 1.
+    """
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -25,7 +35,25 @@ def torch_threads(n: int) -> Iterator[None]:
 def time_ms(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 3, threads: int = 1) -> dict[str, float]:
     """Median and 95th percentile wall time of ``fn()`` in milliseconds, after ``warmup`` calls.
 
+    Notebook: 01_generate_spectrograms.ipynb; Benchmarks: make bench
+
     Runs under ``torch.inference_mode`` with ``threads`` torch threads.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with no arguments; its result is ignored.
+    repeat : int
+        Timed calls, >= 1.
+    warmup : int
+        Untimed calls first.
+    threads : int
+        As for :func:`torch_threads`.
+
+    Returns
+    -------
+    dict
+        ``median_ms``, ``p95_ms`` (float), ``repeat``, ``threads``.
     """
     times = []
     with torch_threads(threads), torch.inference_mode():
@@ -41,9 +69,17 @@ def time_ms(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 3, thre
 def peak_rss_mb() -> float:
     """Peak resident memory of this process image, in MiB.
 
+    Benchmarks: make bench
+
     Linux's ``VmHWM`` (reset when a process ``exec``s). ``getrusage``'s ``ru_maxrss`` is not:
     a child started by ``subprocess`` reports its parent's peak from before the exec when that
     was larger, which once made a benchmark child show the benchmark's own 1.25 GB.
+    Where ``/proc`` is missing, ``ru_maxrss`` is the fallback.
+
+    Returns
+    -------
+    float
+        MiB.
     """
     try:
         with open("/proc/self/status") as f:

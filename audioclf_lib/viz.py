@@ -21,7 +21,24 @@ def _axes(ax, figsize=(6, 3)):
 
 
 def save_fig(fig: plt.Figure, name: str) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` (name prefixed with the notebook number, e.g. ``02_confusion``)."""
+    """Save ``fig`` as ``figures/<name>.png`` (name prefixed with the notebook number, e.g. ``02_confusion``).
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    The folder is :func:`~audioclf_lib.config.figures_dir` (created when missing); the PNG is cropped
+    to its tight bounding box and carries no ``Software`` metadata entry.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        File stem.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
     out = figures_dir() / f"{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, bbox_inches="tight", metadata={"Software": None})
@@ -29,7 +46,24 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
 
 
 def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) -> plt.Figure:
-    """Waveform against time in seconds."""
+    """Waveform against time in seconds.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+        Rate of ``y`` in Hz.
+    ax : matplotlib Axes or None
+        Draw there; ``None`` makes a new 6 x 3-inch figure.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of ``ax``.
+    """
     fig, ax = _axes(ax)
     t = np.arange(len(y)) / sr
     ax.plot(t, y, lw=0.5)
@@ -40,7 +74,30 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) 
 def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | None = None, ax=None,
                      title: str | None = None, vmin: float | None = None, vmax: float | None = None,
                      cmap: str = "magma", colorbar: bool = False, label: str = "") -> plt.Figure:
-    """A (n_mels, T) feature image, low bands at the bottom; time axis in seconds if ``sr`` and ``hop_length`` given."""
+    """A (n_mels, T) feature image, low bands at the bottom; time axis in seconds if ``sr`` and ``hop_length`` given.
+
+    Notebook: 01_generate_spectrograms.ipynb
+
+    Parameters
+    ----------
+    S : np.ndarray, shape (n_mels, T)
+        Any 2-D feature (dB, normalised log-mel, ...).
+    sr, hop_length : int or None
+        Both given: the x axis is in seconds; else in frames.
+    ax, title
+        As for :func:`plot_waveform`.
+    vmin, vmax : float or None
+        Colour range (default: the data's).
+    cmap : str
+        Matplotlib colormap.
+    colorbar : bool
+        Add a colour bar labelled ``label``.
+    label : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _axes(ax)
     extent = None
     if sr and hop_length:
@@ -54,7 +111,24 @@ def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | 
 
 def plot_confusion(cm: np.ndarray | Sequence, class_names: Sequence[str], *, ax=None, title: str | None = None,
                    normalize: bool = True) -> plt.Figure:
-    """Confusion matrix with counts (and row-normalised shading)."""
+    """Confusion matrix with counts (and row-normalised shading).
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    cm : array-like, shape (n_classes, n_classes)
+        Counts, rows true, columns predicted (``metrics["confusion"]``).
+    class_names : sequence of str
+    ax, title
+        As for :func:`plot_waveform` (the new figure is 3.6 x 3.2 inches).
+    normalize : bool
+        Shade by each row's share (recall) in [0, 1]; ``False`` shades by counts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     cm = np.asarray(cm)
     fig, ax = _axes(ax, figsize=(3.6, 3.2))
     shade = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
@@ -68,7 +142,21 @@ def plot_confusion(cm: np.ndarray | Sequence, class_names: Sequence[str], *, ax=
 
 
 def plot_history(history: pd.DataFrame, *, ax=None, title: str | None = None) -> plt.Figure:
-    """Training loss and validation balanced accuracy per epoch."""
+    """Training loss and validation balanced accuracy per epoch.
+
+    Notebook: 02_train_cnn.ipynb
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        As :func:`~audioclf_lib.train.fit` returns (``epoch``, ``train_loss``, ``val_loss``, ``val_bal_acc``).
+    ax, title
+        As for :func:`plot_waveform` (the new figure is 5 x 3 inches); the accuracy gets a twin axis in [0, 1.02].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _axes(ax, figsize=(5, 3))
     ax.plot(history["epoch"], history["train_loss"], label="train loss")
     ax.plot(history["epoch"], history["val_loss"], label="val loss")
