@@ -10,6 +10,15 @@ SECTIONS = ("latency", "classify", "prepare", "train", "live", "cli")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf bench`` to ``p``: the benchmark sections of :mod:`audioclf_lib.bench`.
+
+    Command line: audioclf bench
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     from ..config import REPO_ROOT
 
     p.add_argument("--quick", action="store_true", help="few repetitions and small inputs (seconds, for smoke tests)")
@@ -19,6 +28,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf bench`` with parsed arguments.
+
+    Command line: audioclf bench
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: The exit status of :func:`audioclf_lib.bench.run`.
+    """
     from .. import bench
 
     return bench.run(args)

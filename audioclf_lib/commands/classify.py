@@ -40,6 +40,15 @@ def _threshold(text: str) -> tuple[str, float]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf classify`` to ``p``: inputs, model, decision policy, outputs, batches.
+
+    Command line: audioclf classify
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
     add_model_options(p)
     g = p.add_argument_group("decision policy (the live demo decides the same way; defaults: segments.default_policy)")
@@ -150,6 +159,26 @@ def _durations(files: list[Path]) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf classify`` with parsed arguments.
+
+    Command line: audioclf classify
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 1 when any input failed (each is reported on stderr with its reason)
+        or none was classified (and none skipped as done), else 0.
+
+    Raises
+    ------
+    UsageError
+        Bad arguments (exit status 2 through :func:`audioclf_lib.cli.main`).
+    """
     import pandas as pd
 
     from ..segment_formats import format_for_path, rttm_file_id, write_segments

@@ -9,11 +9,16 @@ __all__ = ["UsageError", "collect_audio_files", "add_model_options", "load_predi
 
 
 class UsageError(Exception):
-    """Bad arguments: printed as one line, exit status 2."""
+    """Bad arguments: printed as one line, exit status 2.
+
+    Command line: every subcommand (:func:`audioclf_lib.cli.main` prints it as ``error: <message>``)
+    """
 
 
 def collect_audio_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     """Files and folders (searched recursively) -> audio files, plus notes on paths that do not exist.
+
+    Command line: audioclf classify
 
     Parameters
     ----------
@@ -39,7 +44,15 @@ def collect_audio_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[s
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    """``--model``, ``--window``, ``--hop``, ``--device`` and ``--backend``: how to build the Predictor."""
+    """``--model``, ``--window``, ``--hop``, ``--device`` and ``--backend``: how to build the Predictor.
+
+    Command line: audioclf classify, audioclf evaluate
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     p.add_argument("--model", default="music-speech-noise", help="bundled name (see `models`) or checkpoint path")
     p.add_argument("--window", type=float, default=None, help="window length in seconds (default: the model's, 5 s)")
     p.add_argument("--hop", type=float, default=None, help="hop between windows in seconds (default: the window)")
@@ -49,7 +62,28 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_predictor(name: str, device: str | None, backend: str = "auto"):
-    """The :class:`~audioclf_lib.predict.Predictor` for a bundled name or checkpoint path; a bad one is a usage error."""
+    """The :class:`~audioclf_lib.predict.Predictor` for a bundled name or checkpoint path; a bad one is a usage error.
+
+    Command line: audioclf classify, audioclf evaluate
+
+    Parameters
+    ----------
+    name : str
+        Bundled name or checkpoint path (``--model``).
+    device : str or None
+        ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when present).
+    backend : {"auto", "torch", "onnx"}
+        As for the Predictor.
+
+    Returns
+    -------
+    Predictor
+
+    Raises
+    ------
+    UsageError
+        The checkpoint cannot be found or loaded (:class:`~audioclf_lib.checkpoint.CheckpointError`).
+    """
     from ..checkpoint import CheckpointError
     from ..predict import Predictor
 

@@ -19,6 +19,15 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf evaluate-segments`` to ``p``: the two segment files or folders, scoring.
+
+    Command line: audioclf evaluate-segments
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("reference", type=Path, help="reference segment file, or a folder of them")
     p.add_argument("predicted", type=Path, help="predicted segment file, or a folder (paired with the reference by name)")
     p.add_argument("--tolerance", type=float, default=0.5, help="boundary hit tolerance in seconds (default 0.5)")
@@ -47,6 +56,25 @@ def _pairs(reference: Path, predicted: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf evaluate-segments`` with parsed arguments.
+
+    Command line: audioclf evaluate-segments
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 when any pair was skipped or none could be evaluated.
+
+    Raises
+    ------
+    UsageError
+        Bad arguments (exit status 2 through :func:`audioclf_lib.cli.main`).
+    """
     import math
 
     from ..segment_eval import evaluate_segments

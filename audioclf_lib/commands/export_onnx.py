@@ -8,11 +8,34 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf export-onnx`` to ``p``: ``--model`` and ``--out``.
+
+    Command line: audioclf export-onnx
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("--model", default="music-speech-noise", help="bundled name or checkpoint path")
     p.add_argument("--out", type=Path, default=None, help="output file (default: <model>.onnx in the current folder)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf export-onnx`` with parsed arguments.
+
+    Command line: audioclf export-onnx
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0.
+    """
     from ..checkpoint import load_checkpoint
     from ..onnx_export import export_onnx
 

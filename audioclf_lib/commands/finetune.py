@@ -11,6 +11,15 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf finetune`` to ``p``: recordings folder, base model, training.
+
+    Command line: audioclf finetune
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("folder", help="folder with one subfolder per class of the base model, or a device name under "
                                   "data/devices/ (what notebook 04's recorder writes)")
     p.add_argument("--base", default="music-noise", help="bundled name or checkpoint path to start from")
@@ -38,6 +47,25 @@ def _corpus_splits(sample_rate: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf finetune`` with parsed arguments.
+
+    Command line: audioclf finetune
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0 when the checkpoint was written.
+
+    Raises
+    ------
+    UsageError
+        Bad arguments (exit status 2 through :func:`audioclf_lib.cli.main`).
+    """
     import numpy as np
     import pandas as pd
 

@@ -7,10 +7,33 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf models`` to ``p``: ``--json``.
+
+    Command line: audioclf models
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("--json", action="store_true", help="print JSON records")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf models`` with parsed arguments.
+
+    Command line: audioclf models
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 when no checkpoint is bundled.
+    """
     import pandas as pd
 
     from ..checkpoint import CheckpointError, bundled_checkpoints, load_checkpoint

@@ -11,6 +11,15 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``audioclf record`` to ``p``: device name, class, clips, length, input.
+
+    Command line: audioclf record
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser (:func:`audioclf_lib.cli.build_parser`).
+    """
     p.add_argument("name", help="a name for your device, e.g. my-laptop (becomes the folder name)")
     p.add_argument("--class", dest="class_name", required=True, help="what you are recording: music, noise, speech")
     p.add_argument("--clips", type=int, default=10, help="clips to record, back to back (default 10)")
@@ -21,6 +30,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``audioclf record`` with parsed arguments.
+
+    Command line: audioclf record
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 when no microphone can be opened or recording failed.
+
+    Raises
+    ------
+    UsageError
+        Bad arguments (exit status 2 through :func:`audioclf_lib.cli.main`).
+    """
     from ..devices import devices_dir
     from ..recorder import RecorderError, check_folder_name, count_clips, device_folder, record_clips
     from ..soundio import input_device_status
