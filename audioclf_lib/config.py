@@ -137,6 +137,7 @@ class FeatureConfig:
         Returns
         -------
         FeatureConfig
+            For ``d = c.to_dict()``, a config equal to ``c``.
 
         Raises
         ------
@@ -192,6 +193,7 @@ class FeatureConfig:
         Returns
         -------
         FeatureConfig
+            A new object; ``self`` is frozen and stays as it is.
 
         Raises
         ------

@@ -353,6 +353,7 @@ class ClipSet:
         Returns
         -------
         ClipSet
+            Clips of ``sets[0]`` first; tables joined with a fresh index.
 
         Raises
         ------
@@ -399,6 +400,7 @@ class ClipSet:
         Returns
         -------
         ClipSet
+            What :meth:`save` wrote (the table as read back from its CSV).
 
         Raises
         ------

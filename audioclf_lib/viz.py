@@ -53,8 +53,9 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) 
     Parameters
     ----------
     y : np.ndarray, shape (n,)
+        Audio, drawn as a 0.5-pt line.
     sr : int
-        Rate of ``y`` in Hz.
+        Its sample rate (Hz): the x axis spans ``n / sr`` seconds.
     ax : matplotlib Axes or None
         Draw there; ``None`` makes a new 6 x 3-inch figure.
     title : str or None

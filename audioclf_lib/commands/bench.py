@@ -28,14 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf bench`` with parsed arguments.
+    """Run ``audioclf bench`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf bench
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

@@ -159,14 +159,9 @@ def _durations(files: list[Path]) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf classify`` with parsed arguments.
+    """Run ``audioclf classify`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf classify
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

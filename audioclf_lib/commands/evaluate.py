@@ -27,14 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf evaluate`` with parsed arguments.
+    """Run ``audioclf evaluate`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf evaluate
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

@@ -56,14 +56,9 @@ def _pairs(reference: Path, predicted: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf evaluate-segments`` with parsed arguments.
+    """Run ``audioclf evaluate-segments`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf evaluate-segments
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

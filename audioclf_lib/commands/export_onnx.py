@@ -22,14 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf export-onnx`` with parsed arguments.
+    """Run ``audioclf export-onnx`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf export-onnx
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

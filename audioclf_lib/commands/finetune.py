@@ -47,14 +47,9 @@ def _corpus_splits(sample_rate: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf finetune`` with parsed arguments.
+    """Run ``audioclf finetune`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf finetune
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

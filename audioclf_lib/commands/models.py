@@ -20,14 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf models`` with parsed arguments.
+    """Run ``audioclf models`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf models
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------

@@ -30,14 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``audioclf record`` with parsed arguments.
+    """Run ``audioclf record`` on the ``args`` that :func:`add_arguments` defines.
 
     Command line: audioclf record
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As :func:`add_arguments` defines.
 
     Returns
     -------
