@@ -101,12 +101,18 @@ class FeatureConfig:
 
     @property
     def window_samples(self) -> int:
-        """Samples in one window at :attr:`sample_rate`."""
+        """Samples in one window at :attr:`sample_rate`: ``round(window_seconds * sample_rate)``.
+
+        Notebook: 01_generate_spectrograms.ipynb
+        """
         return int(round(self.window_seconds * self.sample_rate))
 
     @property
     def n_frames(self) -> int:
-        """STFT frames in one window (``center=True``)."""
+        """STFT frames in one window (``center=True``): ``1 + window_samples // hop_length``, T of (B, 1, n_mels, T).
+
+        Notebook: 03_train_3d_cnn.ipynb
+        """
         return 1 + self.window_samples // self.hop_length
 
     def to_dict(self) -> dict:
