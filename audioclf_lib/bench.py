@@ -72,6 +72,8 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def latency_table(*, repeat: int = 100, threads_list=(1, 2), onnx: bool = True) -> pd.DataFrame:
     """End-to-end latency per 5-s window at 44.1 kHz (float samples in -> probabilities out), split by stage.
 
+    Benchmarks: make bench
+
     Per bundled model: the stages composed by hand with the model in torch and in ONNX Runtime,
     and ``Predictor.predict`` as the CLI and the live loop call it (its default backend, plus the
     input checks and the silence gate), so the table shows what a user gets, not only the parts.
@@ -248,6 +250,10 @@ def live_benchmark(seconds: float) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen sections side by side in this process, print their tables and one JSON line, save both.
+
+    Benchmarks: make bench (``audioclf bench``; options in :mod:`audioclf_lib.commands.bench`)
+    """
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -35,7 +35,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand of :data:`COMMANDS` (an import error in one is not hidden)."""
+    """The argument parser with every subcommand of :data:`COMMANDS` (an import error in one is not hidden).
+
+    Command line: audioclf
+    """
     parser = argparse.ArgumentParser(prog="audioclf", description="Music / speech / noise classification.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
@@ -49,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
+    """Parse ``argv`` (default: ``sys.argv[1:]``) and run the chosen subcommand; returns the exit status.
+
+    Command line: audioclf (the console script) and ``python -m audioclf_lib``
+    """
     args = build_parser().parse_args(argv)
     from .checkpoint import CheckpointError
 

@@ -61,7 +61,10 @@ def _check_format(fmt: str) -> str:
 
 
 def format_for_path(path: str | Path) -> str:
-    """The format a file name asks for, from its suffix (case-insensitive; ``.lab`` is Audacity too)."""
+    """The format a file name asks for, from its suffix (case-insensitive; ``.lab`` is Audacity too).
+
+    Command line: audioclf classify -o, audioclf evaluate-segments
+    """
     suffix = Path(path).suffix.lower()
     by_suffix = {s.lower(): f for f, s in SUFFIXES.items()} | {".lab": "audacity"}
     if suffix not in by_suffix:
@@ -72,6 +75,8 @@ def format_for_path(path: str | Path) -> str:
 
 def rttm_file_id(source: str | Path) -> str:
     """RTTM file id for an audio file: its name without an audio extension, whitespace runs as ``_``.
+
+    Command line: audioclf classify --format rttm
 
     RTTM fields are separated by whitespace, so an id (``"my talk.wav"`` -> ``"my_talk"``) may not
     contain any; other characters, dots included (``"take.2.flac"`` -> ``"take.2"``), stay.
@@ -87,6 +92,8 @@ def rttm_file_id(source: str | Path) -> str:
 
 def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` all at once: a temporary file in the same folder, renamed over ``path``.
+
+    Command line: audioclf classify -o (an interrupted batch never leaves half a file)
 
     The folder is created when missing. On any error (or Ctrl-C) the temporary file is removed and
     an existing ``path`` keeps its old content.
