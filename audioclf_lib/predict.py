@@ -85,6 +85,8 @@ def decide_window(predictor, window: np.ndarray, *, silence_dbfs: float | None,
     n = predictor.config.window_samples
     if long_window == "mean":
         probs = window_probabilities(predictor, window[None])[0]
+        if window.size <= n:  # one piece: renormalised too, as every live decision always was (last-bit identical)
+            probs = probs / probs.sum()
     else:
         probs = predictor.probabilities(fix_length(window, n, offset=(window.size - n) // 2)[None])[0]
     k = int(np.argmax(probs))
