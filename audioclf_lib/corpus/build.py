@@ -58,6 +58,8 @@ _MAX_NAME = 90
 class Candidate:
     """One original file selected by a rule.
 
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+
     Attributes
     ----------
     rule : the rule that selected it.
@@ -94,6 +96,8 @@ class SourceStats:
 class BuildReport:
     """The outcome of :func:`build_corpus`.
 
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+
     Attributes
     ----------
     sources : per-source :class:`SourceStats` for the rules built in this run.
@@ -128,6 +132,8 @@ def _stable_key(text: str) -> str:
 def select_files(rule: Rule, trees: Sequence[PackageTree], *, max_files: int | None = None,
                  problems: list[str] | None = None) -> list[Candidate]:
     """The files ``rule`` takes from the unpacked ``trees`` (one per package of the rule).
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Parameters
     ----------
@@ -169,6 +175,8 @@ def select_files(rule: Rule, trees: Sequence[PackageTree], *, max_files: int | N
 def segment_starts(duration_s: float, *, clip_seconds: float = 10.0, max_clips: int = 6) -> list[float]:
     """Start times (s) of evenly spaced clips of ``clip_seconds`` in a file of ``duration_s``.
 
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+
     A file no longer than one clip gives ``[0.0]`` (the whole file). A longer one gives
     ``n = min(max_clips, floor(duration / clip_seconds))`` clips, each centred in one of
     ``n`` equal parts of the file.
@@ -202,6 +210,8 @@ def _to_mono_16k(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
 def decode_segments(path: str | Path, *, sr: int = 16_000, clip_seconds: float = 10.0,
                     max_clips: int = 6) -> tuple[int, float, list[tuple[float, np.ndarray]]]:
     """Decode the evenly spaced clips of one file as mono float32 at ``sr``.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     libsndfile (WAV, FLAC, Ogg Vorbis/Opus, MP3) seeks to each clip, so a long track is never
     decoded whole; files it cannot open go through ``librosa.load``.
@@ -253,13 +263,18 @@ def decode_segments(path: str | Path, *, sr: int = 16_000, clip_seconds: float =
 
 
 def pcm_hash(y: np.ndarray) -> str:
-    """SHA-1 of the clip as 16-bit PCM: equal for clips that decode to the same samples."""
+    """SHA-1 of the clip as 16-bit PCM: equal for clips that decode to the same samples.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+    """
     pcm = np.round(np.clip(y, -1.0, 1.0) * 32767.0).astype("<i2")
     return hashlib.sha1(pcm.tobytes()).hexdigest()
 
 
 def clip_name(source: str, relpath: str) -> str:
     """``<source>__<name>``: the file's path (relative to the rule's folder) made filename-safe.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Folders become ``_``, runs of ``_`` collapse (``__`` separates the source and segment
     index), and long names are shortened with a hash so they stay unique.
@@ -311,7 +326,7 @@ def build_corpus(
 ) -> BuildReport:
     """Fetch the rules' packages, select their files and write the clip corpus under ``out``.
 
-    Notebook: 01_generate_spectrograms.ipynb
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Parameters
     ----------
@@ -525,6 +540,8 @@ def _versions(fetcher: Fetcher, registry: str, packages: Iterable[str]) -> list[
 
 def write_credits(path: str | Path, rows: Sequence[dict], rules: Sequence[Rule], fetcher: Fetcher) -> None:
     """``CREDITS.md``: one line per source with its package(s), licence, clips, minutes and note.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Sources in ``rows`` without a rule in ``rules`` (built earlier) get their package and
     licence from the manifest rows.

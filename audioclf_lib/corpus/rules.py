@@ -53,11 +53,16 @@ RESERVED_PREFIXES: tuple[str, ...] = ("asterisk-moh-opsound-",)
 
 
 class ReservedPackageError(ValueError):
-    """A package reserved for the unseen evaluation was named."""
+    """A package reserved for the unseen evaluation was named.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+    """
 
 
 def package_name(registry: str, spec: str) -> str:
     """The bare, normalised package name of a registry spec (version pins removed).
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     ``"Foo_Bar==1.0"`` (PyPI) -> ``"foo-bar"``; ``"@scope/pkg@1.2"`` (npm) -> ``"@scope/pkg"``;
     ``"pkg=1.0-1"`` (Debian) -> ``"pkg"``.
@@ -83,6 +88,8 @@ def package_name(registry: str, spec: str) -> str:
 def check_allowed(registry: str, spec: str) -> None:
     """Raise :class:`ReservedPackageError` if ``spec`` names a reserved package.
 
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
+
     A name reserved in one registry is refused in all of them (the same name elsewhere is
     most likely a repackaging of the same audio), and names are compared after
     normalisation, so ``Praat_Parselmouth==0.4`` or ``asterisk-moh-opsound-g722`` are
@@ -101,6 +108,8 @@ def check_allowed(registry: str, spec: str) -> None:
 @dataclass(frozen=True)
 class Archive:
     """An archive inside a package to unpack first.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Zip files under any name (``.zip``, ``.pk3``, ``.wz``), compiled Qt resources
     (``.rcc``) and OpenTTD sound catalogues (``.cat``) are understood.
@@ -127,6 +136,8 @@ class Archive:
 @dataclass(frozen=True)
 class Rule:
     """Which files of which package(s) become clips of one source, and how they are labelled.
+
+    Command line: ``corpus build`` (:mod:`audioclf_lib.corpus.command`)
 
     Attributes
     ----------
