@@ -78,8 +78,10 @@ def test_predictor_backend_choice_and_fallback(monkeypatch):
         Predictor("music-noise", device="cpu", backend="onnx")
 
 
-def test_predictor_auto_backend_keeps_torch_when_the_export_disagrees(monkeypatch):
+def test_predictor_auto_backend_keeps_torch_when_the_export_disagrees(monkeypatch, tmp_path):
     import audioclf_lib.onnx_export as onnx_export
+
+    monkeypatch.setenv("AUDIOCLF_ONNX_CACHE", str(tmp_path))  # an empty cache: the Predictor must export
     from audioclf_lib.predict import Predictor
 
     def broken(*args, **kwargs):
