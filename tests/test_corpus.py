@@ -307,6 +307,10 @@ def test_only_some_sources_keeps_the_others(built, packages):
     files = {r["file"] for r in _manifest(out)}
     assert not any("long_rain" in f for f in files)
     assert {"speech/pypi_fake_voice__voice2.ogg", "speech/deb_fake_voice__hello.ogg"} <= files
+    # sources not built now keep their credit line only when their rules are known
+    assert "| pypi | fakewheel |" in (out / "CREDITS.md").read_text()
+    build_corpus(out, rules[:1], LocalFetcher(first.cache, packages), max_clips_per_file=6, known_rules=rules)
+    assert "| pypi | fakewheel 0.1 | MIT (test) | 1 | 0.0 | voice in a wheel |" in (out / "CREDITS.md").read_text()
     assert not list(out.glob("noise/*long_rain*"))
 
 

@@ -322,6 +322,7 @@ def build_corpus(
     max_files_per_source: int | None = 600,
     min_seconds: float = 0.3,
     silence_peak: float = 1e-3,
+    known_rules: Sequence[Rule] = (),
     log: Callable[[str], None] = print,
 ) -> BuildReport:
     """Fetch the rules' packages, select their files and write the clip corpus under ``out``.
@@ -339,6 +340,8 @@ def build_corpus(
     max_files_per_source : most files of one source, unless its rule says otherwise.
     min_seconds : files shorter than this (s) are skipped.
     silence_peak : clips whose peak is below this (linear, 1e-3 = -60 dBFS) are dropped.
+    known_rules : further rules whose notes and versions ``CREDITS.md`` uses for sources
+        already in ``out`` but not built now (a build of some ``--sources``).
     log : called with progress lines.
 
     Returns
@@ -429,7 +432,8 @@ def build_corpus(
     tmp_log.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "reused"}) + "\n" for e in new_log))
     os.replace(tmp_log, out / _LOG_NAME)
     _write_manifest(out / "manifest.csv", rows)
-    write_credits(out / "CREDITS.md", rows, rules, fetcher)
+    by_source = {r.source: r for r in known_rules} | {r.source: r for r in rules}
+    write_credits(out / "CREDITS.md", rows, list(by_source.values()), fetcher)
     return report
 
 

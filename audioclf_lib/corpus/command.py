@@ -107,8 +107,10 @@ def run(args: argparse.Namespace, *, fetcher=None) -> int:
     if fetcher is None:
         fetcher = Fetcher(args.cache or cache_dir() / "corpus", keep_downloads=args.keep_downloads)
     t0 = time.perf_counter()
+    from . import sources
+
     report = build_corpus(args.dir, rules, fetcher, max_clips_per_file=args.max_clips_per_file,
-                          max_files_per_source=args.max_files_per_source)
+                          max_files_per_source=args.max_files_per_source, known_rules=sources.SOURCES)
     print()
     print(_summary(Path(args.dir), report.rows))
     print(f"{len(rules)} rule(s) in {time.perf_counter() - t0:.0f} s: {report.downloads} package(s) downloaded, "
