@@ -15,7 +15,8 @@ Data flow::
 
 :class:`LiveClassifier` owns the worker thread. ``mode="windows"`` is the seed's back-to-back
 5-s recordings; ``mode="sliding"`` re-classifies the latest window every ``hop_seconds`` and
-averages the last ``smoothing`` probability vectors. Faults become a state and a sentence
+averages the last ``smoothing`` probability vectors, since the last silence, through the command
+line's decision policy run causally (:mod:`audioclf_lib.segments`). Faults become a state and a sentence
 (:class:`~audioclf_lib.live.events.LiveStatus`), never a traceback: no input device, PortAudio
 missing, the device vanishing mid-stream, the model raising, a missing checkpoint. Pressing Start
 again recovers.
@@ -69,7 +70,9 @@ class LiveClassifier:
     hop_seconds : float
         Sliding mode: a decision every ``hop_seconds``.
     smoothing : int
-        Sliding mode: the label comes from the mean of the last ``smoothing`` probability vectors.
+        Sliding mode: the label comes from the mean of the last ``smoothing`` probability vectors
+        (:class:`~audioclf_lib.segments.DecisionPolicy` ``smoothing="mean"``, causal; a silence
+        starts a new run).
     silence_dbfs : float or None
         Silence gate (``None``: off); can be changed while running.
     device : str, optional
@@ -389,6 +392,7 @@ class LiveClassifier:
         import soxr
 
         from ..predict import decide_window  # here, not at import: importing the live package loads no torch
+        from ..segments import DecisionPolicy, decide_windows, smooth_probabilities
 
         p = self.predictor
         sr = p.config.sample_rate
@@ -402,6 +406,10 @@ class LiveClassifier:
         since_decision = 0  # samples since the last decision (sliding) / in the current window (windows)
         total = 0
         recent: deque[np.ndarray] = deque(maxlen=self.smoothing)
+        # The command line's decision policy, causal: a live loop only knows the windows up to now.
+        policy = DecisionPolicy(window_seconds=n / sr, hop_seconds=hop / sr,
+                                smoothing="mean" if sliding and self.smoothing > 1 else "none",
+                                smoothing_windows=self.smoothing if sliding else 1)
         index = 0
         last_progress = 0.0
         started = time.monotonic()
@@ -486,9 +494,10 @@ class LiveClassifier:
                 recent.clear()
             elif sliding:
                 recent.append(np.array([probs[c] for c in p.class_names]))
-                mean = np.mean(recent, axis=0)
-                k = int(np.argmax(mean))
-                label, conf, probs = p.class_names[k], float(mean[k]), dict(zip(p.class_names, map(float, mean)))
+                run = np.array(recent)  # the windows since the last silence, at most `smoothing` of them
+                labels, confidences = decide_windows(run, None, p.class_names, policy, causal=True)
+                smoothed = smooth_probabilities(run, policy, causal=True)[-1]
+                label, conf, probs = labels[-1], float(confidences[-1]), dict(zip(p.class_names, map(float, smoothed)))
             result = LiveResult(index, label, conf, probs, raw, level, time.time(), t_block, time.monotonic(),
                                 inference_ms, window, sr, (total - n) / sr if sliding else index * n / sr, self.mode,
                                 p.name, str(p.device))
