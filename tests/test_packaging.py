@@ -83,3 +83,32 @@ def test_package_version_is_the_project_version():
     import audioclf_lib
 
     assert audioclf_lib.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+DOC_MARKERS = ("Notebook:", "Command line:", "Benchmarks:")
+
+
+def _exported_definitions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    """Functions and classes a module defines and exports: those named in a literal ``__all__``; every public one
+    where ``__all__`` is missing or built from other lists (a package's ``__init__`` re-exporting its modules)."""
+    names = None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            try:
+                names = set(ast.literal_eval(node.value))
+            except ValueError:
+                names = None
+    definitions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return [d for d in definitions if (d.name in names if names is not None else not d.name.startswith("_"))]
+
+
+def test_every_public_function_and_class_names_where_it_is_introduced():
+    """STYLE.md: each public docstring says which notebook introduces it (or the command or benchmark that uses it)."""
+    missing = []
+    for path in sorted(LIBRARY.rglob("*.py")):
+        for node in _exported_definitions(ast.parse(path.read_text(), str(path))):
+            doc = ast.get_docstring(node) or ""
+            if not any(marker in doc for marker in DOC_MARKERS):
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not missing, f"docstrings without any of {DOC_MARKERS}:\n" + "\n".join(missing)
