@@ -19,9 +19,9 @@ Modules and packages by concern (the notebooks ``01``-``05`` import them; see ea
   checkpoints), ``laptop_recipe`` (notebook 04's laptop study as one recipe), ``recorder``
   (recording labelled clips from a microphone), ``soundio`` (the one sounddevice layer);
 - inference and decisions: ``predict`` (the ``Predictor``: front end + model for a window or a
-  file), ``segments`` (the decision policy from window probabilities to segments),
-  ``segment_formats`` (segment files: CSV, JSON lines, Audacity, TextGrid, RTTM),
-  ``segment_eval`` (scoring segments against a reference), ``onnx_export`` (ONNX export and
+  file), ``segments/`` (the decision policy from window probabilities to segments: ``policy``,
+  ``merge``; segment files in CSV, JSON lines, Audacity, TextGrid, RTTM: ``formats``; scoring
+  segments against a reference: ``evaluate``), ``onnx_export`` (ONNX export and
   the cached ONNX Runtime backend);
 - live: ``live/`` (sources, the live classifier, rendering, the Jupyter UI, a test harness and
   its benchmark);

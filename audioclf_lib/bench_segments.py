@@ -120,7 +120,7 @@ def segmentation_quality(*, n_recordings: int = 6, model: str = "music-speech-no
 
     Benchmarks: make bench
 
-    The recordings come from :func:`~audioclf_lib.segment_eval.concatenated_recording` (seeds
+    The recordings come from :func:`~audioclf_lib.segments.evaluate.concatenated_recording` (seeds
     100, 101, ...) over the starter corpus' test split (notebook 01's grouped split, seed 0).
 
     Returns
@@ -131,7 +131,7 @@ def segmentation_quality(*, n_recordings: int = 6, model: str = "music-speech-no
     """
     from .data import build_manifest, split_manifest
     from .predict import Predictor
-    from .segment_eval import concatenated_recording, evaluate_segments
+    from .segments.evaluate import concatenated_recording, evaluate_segments
 
     manifest = split_manifest(build_manifest(data_dir())[0], seed=0)
     test = manifest[manifest["split"] == "test"]

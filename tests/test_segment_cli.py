@@ -16,8 +16,8 @@ import soundfile as sf
 
 from audioclf_lib.data import build_manifest, split_manifest
 from audioclf_lib.predict import Predictor
-from audioclf_lib.segment_eval import concatenated_recording, evaluate_segments
-from audioclf_lib.segment_formats import read_segments
+from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments
+from audioclf_lib.segments.formats import read_segments
 from tests.helpers import STARTER
 
 SR = 16_000

@@ -1,5 +1,5 @@
-"""The decision policy (segments), its file formats (segment_formats) and time-based evaluation
-(segment_eval), on hand-made probability sequences and hand-checked examples. No model needed."""
+"""The decision policy (segments.policy, segments.merge), its file formats (segments.formats) and time-based evaluation
+(segments.evaluate), on hand-made probability sequences and hand-checked examples. No model needed."""
 import math
 import pickle
 import stat
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audioclf_lib.segment_eval import (boundary_scores, evaluate_segments, frame_labels, match_boundaries,
+from audioclf_lib.segments.evaluate import (boundary_scores, evaluate_segments, frame_labels, match_boundaries,
                                        normalize_segments, segment_boundaries)
-from audioclf_lib.segment_formats import (FORMATS, SUFFIXES, atomic_write_text, format_for_path, format_segments,
+from audioclf_lib.segments.formats import (FORMATS, SUFFIXES, atomic_write_text, format_for_path, format_segments,
                                           parse_segments, read_segments, rttm_file_id, write_segments)
 from audioclf_lib.segments import (DecisionPolicy, Segmenter, check_segments, decide_windows, merge_segments,
                                    segment_probabilities, smooth_probabilities, viterbi_labels)
@@ -441,7 +441,7 @@ def test_labels_that_look_like_missing_values_stay_text(tmp_path):
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, table, monkeypatch):
-    import audioclf_lib.segment_formats as formats
+    import audioclf_lib.segments.formats as formats
 
     path = tmp_path / "out" / "a.csv"  # the folder is created
     write_segments(table, path)

@@ -96,7 +96,7 @@ def _policy(args: argparse.Namespace, predictor):
 
 def _outputs(files: list[Path], args: argparse.Namespace, fmt: str) -> list[Path | None]:
     """Where each input's result goes: None (stdout only), one file, or mirrored names in a folder."""
-    from ..segment_formats import SUFFIXES
+    from ..segments.formats import SUFFIXES
 
     out = args.output
     if out is None:
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import pandas as pd
 
-    from ..segment_formats import format_for_path, rttm_file_id, write_segments
+    from ..segments.formats import format_for_path, rttm_file_id, write_segments
 
     if args.jobs < 1:
         raise UsageError(f"--jobs={args.jobs} must be >= 1")
@@ -261,7 +261,7 @@ def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
 
 
 def _write_windows(table, path: Path, fmt: str) -> None:
-    from ..segment_formats import atomic_write_text
+    from ..segments.formats import atomic_write_text
 
     text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", lines=True)
     atomic_write_text(path, text)

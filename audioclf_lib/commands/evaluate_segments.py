@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _pairs(reference: Path, predicted: Path) -> list[tuple[Path, Path]]:
-    from ..segment_formats import SUFFIXES
+    from ..segments.formats import SUFFIXES
 
     for path in (reference, predicted):
         if not path.exists():
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     """
     import math
 
-    from ..segment_eval import evaluate_segments
-    from ..segment_formats import read_segments
+    from ..segments.evaluate import evaluate_segments
+    from ..segments.formats import read_segments
 
     if args.tolerance < 0 or args.resolution <= 0:
         raise UsageError(f"--tolerance must be >= 0 and --resolution > 0; got {args.tolerance} and {args.resolution}")

@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import AUDIO_EXTENSIONS
-from .segments import SEGMENT_COLUMNS, check_segments
+from ..audio import AUDIO_EXTENSIONS
+from .merge import check_segments
+from .policy import SEGMENT_COLUMNS
 
 __all__ = [
     "FORMATS",

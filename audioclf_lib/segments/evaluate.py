@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .segments import check_segments
+from .merge import check_segments
 
 __all__ = ["normalize_segments", "frame_labels", "segment_boundaries", "match_boundaries", "boundary_scores",
            "evaluate_segments", "concatenated_recording"]
@@ -208,7 +208,7 @@ def evaluate_segments(reference: pd.DataFrame, predicted: pd.DataFrame, *, toler
     ----------
     reference, predicted : pd.DataFrame
         Segment tables (``start``, ``end``, ``label``), e.g. from
-        :func:`audioclf_lib.segment_formats.read_segments`.
+        :func:`audioclf_lib.segments.formats.read_segments`.
     tolerance_s : float, >= 0
         A predicted boundary this close to a reference one is a hit.
     resolution_s : float, > 0
@@ -307,7 +307,7 @@ def concatenated_recording(clips: dict[str, list], *, sr: int, seed: int = 0, bl
         The audio, shape (n,), float32, and its reference segments (``start``, ``end``, ``label``;
         ``silence`` for the gaps).
     """
-    from .audio import load_audio
+    from ..audio import load_audio
 
     rng = np.random.default_rng(seed)
     order = rng.permutation([name for name in sorted(clips) for _ in range(blocks_per_class)])
