@@ -21,7 +21,8 @@ import soundfile as sf
 
 from audioclf_lib.config import REPO_ROOT
 from audioclf_lib.corpus import command
-from audioclf_lib.corpus.build import MANIFEST_COLUMNS, build_corpus, clip_name, segment_starts
+from audioclf_lib.corpus.build import MANIFEST_COLUMNS, build_corpus
+from audioclf_lib.corpus.clips import clip_name, segment_starts
 from audioclf_lib.corpus.fetch import FetchError, Fetcher
 from audioclf_lib.corpus.rules import Archive, ReservedPackageError, Rule, check_allowed, package_name
 
