@@ -15,6 +15,7 @@ from pathlib import Path
 
 __all__ = [
     "CLASS_NAMES",
+    "CLASS_COLORS",
     "FeatureConfig",
     "REPO_ROOT",
     "data_dir",
@@ -28,6 +29,8 @@ __all__ = [
 
 #: Every class the project knows, in the order used by the 3-class model.
 CLASS_NAMES: tuple[str, ...] = ("music", "speech", "noise")
+#: One colour per label wherever labels are drawn (the live demo, segment timelines).
+CLASS_COLORS = {"music": "#2e7d32", "noise": "#ef6c00", "speech": "#1565c0", "silence": "#757575", "unknown": "#bdbdbd"}
 
 #: The repository root (the folder holding ``pyproject.toml``); the package is installed editable.
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .config import figures_dir
 
-__all__ = ["save_fig", "plot_waveform", "plot_spectrogram", "plot_confusion", "plot_history"]
+__all__ = ["save_fig", "plot_waveform", "plot_spectrogram", "plot_confusion", "plot_history", "plot_segments"]
 
 
 def _axes(ax, figsize=(6, 3)):
@@ -167,4 +167,64 @@ def plot_history(history: pd.DataFrame, *, ax=None, title: str | None = None) ->
     ax.set(xlabel="epoch", ylabel="loss", title=title)
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
+    return fig
+
+
+def plot_segments(y: np.ndarray, sr: int, segments: pd.DataFrame, *, reference: pd.DataFrame | None = None,
+                  config=None, title: str | None = None, figsize=(12, 4)) -> plt.Figure:
+    """A long recording's mel-spectrogram with its segments as coloured timelines underneath.
+
+    Notebook: 05_live_demo.ipynb
+
+    The spectrogram is the models' own front end (:class:`~audioclf_lib.features.FeatureExtractor`:
+    mel power in dB below the recording's maximum) with the frequency axis in Hz and a dB colour bar.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,), float32
+        The recording at ``sr`` (the config's sample rate).
+    sr : int
+        Its sample rate (Hz).
+    segments : pd.DataFrame
+        ``start``, ``end``, ``label`` (seconds): the prediction.
+    reference : pd.DataFrame, optional
+        The true segments, drawn as a second timeline.
+    config : FeatureConfig, optional
+        Front-end settings (default: the project's ``FeatureConfig()``).
+    title : str, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import torch
+
+    from .config import CLASS_COLORS, FeatureConfig
+    from .features import FeatureExtractor, _hz_to_mel
+
+    config = config or FeatureConfig()
+    with torch.no_grad():
+        S_db = FeatureExtractor(config).relative_db(torch.from_numpy(np.asarray(y, np.float32))[None])[0].numpy()
+    rows = [("prediction", segments)] + ([("reference", reference)] if reference is not None else [])
+    fig, axes = plt.subplots(1 + len(rows), 1, figsize=figsize, sharex=True,
+                             gridspec_kw={"height_ratios": [6] + [1] * len(rows)})
+    duration = len(y) / sr
+    mels = np.linspace(_hz_to_mel(config.fmin), _hz_to_mel(config.fmax), config.n_mels)
+    im = axes[0].imshow(S_db, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, config.n_mels),
+                        interpolation="nearest")
+    ticks_hz = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000) if config.fmin <= f <= config.fmax]
+    axes[0].set_yticks(np.interp(_hz_to_mel(np.array(ticks_hz)), mels, np.arange(config.n_mels)))
+    axes[0].set_yticklabels([f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks_hz])
+    axes[0].set(ylabel="frequency (Hz)", title=title)
+    fig.colorbar(im, ax=axes, label="dB below the maximum", fraction=0.025, pad=0.01)
+    seen = {}
+    for ax, (name, table) in zip(axes[1:], rows):
+        for start, end, label in table[["start", "end", "label"]].itertuples(index=False):
+            seen[label] = ax.axvspan(start, end, color=CLASS_COLORS.get(label, "#000000"), lw=0)
+        ax.set_yticks([])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    axes[-1].set(xlabel="time (s)", xlim=(0, duration))
+    axes[-1].legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, -1.8), ncol=len(seen),
+                    frameon=False)
     return fig

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SILENCE_DBFS
+from ..config import CLASS_COLORS
 from ..soundio import input_devices
 from .engine import LiveClassifier
 from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus, timer_text
@@ -30,7 +31,7 @@ from .sources import FileSource, MicSource, check_input_device
 __all__ = ["LiveDemo", "COLORS", "MODEL_LABELS", "model_label"]
 
 #: The seed's colour code (green music / orange noise / grey silence) plus blue speech.
-COLORS = {"music": "#2e7d32", "noise": "#ef6c00", "speech": "#1565c0", "silence": "#757575"}
+COLORS = CLASS_COLORS  # the project's one colour per label
 #: Friendly names of the bundled checkpoints in the model chooser.
 MODEL_LABELS = {"music-noise": "2-class: music / noise", "music-speech-noise": "3-class: music / speech / noise",
                 "music-noise-seed": "2-class: the seed's CNN",
