@@ -27,7 +27,7 @@ want=$(cat pyproject.toml ${CONSTRAINTS:+"$CONSTRAINTS"} | sha1sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing the project and its dependencies into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev,bench]"
+    "$VENV/bin/python" -m pip install -q ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev,bench,dask]"
     echo "$want" > "$stamp"
 fi
 
