@@ -13,6 +13,9 @@ Batches: ``--jobs N`` worker processes (each builds its Predictor once, one thre
 ``--skip-existing`` resumes an interrupted run (outputs are written atomically, so an existing
 one is complete), a progress bar over audio time on stderr (off with ``--quiet`` or without a
 terminal), bad files reported with their reason while the rest goes on, and a summary line.
+``--dask ADDRESS|local:N`` maps the files over Dask workers instead (:mod:`audioclf_lib.distributed`):
+one file is one task, each worker builds its Predictor once, a task whose worker dies runs again
+elsewhere, and the client writes the same outputs in the same order as the serial run.
 """
 from __future__ import annotations
 
@@ -72,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--max-rows", type=int, default=60, help="rows printed (the output files have all)")
     b = p.add_argument_group("batches")
     b.add_argument("--jobs", type=int, default=1, help="worker processes over files (default 1)")
+    b.add_argument("--dask", metavar="ADDRESS|local:N", default=None,
+                   help="map files over Dask workers: a scheduler address (tcp://host:8786; workers must see the "
+                        "files under the same paths) or local:N worker processes (needs the dask extra)")
     b.add_argument("--skip-existing", action="store_true", help="skip inputs whose output file exists (resume)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -180,6 +186,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"--jobs={args.jobs} must be >= 1")
+    if args.dask is not None:
+        from ..distributed import INSTALL_HINT, dask_available, parse_target
+
+        if args.jobs != 1:
+            raise UsageError(f"--jobs={args.jobs} and --dask are alternatives: give one")
+        try:
+            parse_target(args.dask)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not dask_available():
+            raise UsageError(INSTALL_HINT)
     fmt = args.format or (format_for_path(args.output) if args.output is not None and args.output.suffix else "csv")
     if args.windows and fmt not in WINDOW_FORMATS:
         raise UsageError(f"--windows writes {' or '.join(WINDOW_FORMATS)}, not {fmt}")
@@ -198,16 +215,16 @@ def run(args: argparse.Namespace) -> int:
     seconds = _durations(files)
     show_bar = not args.quiet and sys.stderr.isatty() and len(files) > 0
     t0 = time.perf_counter()
-    window_tables, segment_tables, audio_s = [], [], 0.0
+    done, errors, audio_s = {}, {}, 0.0  # by input index: --dask delivers in completion order
     from tqdm import tqdm
 
     results = _results(files, args, policy, silence_dbfs, keep_windows, predictor)
     with tqdm(total=round(sum(seconds), 1), unit="s", unit_scale=True, desc=f"{len(files)} file(s), audio",
               file=sys.stderr, dynamic_ncols=True, disable=not show_bar) as bar:
-        for file_seconds, (path, windows, segments, duration_s, error) in zip(seconds, results):
-            bar.update(file_seconds)
+        for i, (path, windows, segments, duration_s, error) in results:
+            bar.update(seconds[i])
             if error is not None:
-                problems.append(error)
+                errors[i] = error
                 continue
             audio_s += duration_s
             table = windows if args.windows else segments
@@ -218,10 +235,11 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     write_segments(segments, target, fmt, tier_name=predictor.name, duration_s=duration_s,
                                    file_id=rttm_file_id(path))
-            if windows is not None:
-                window_tables.append(windows)
-            segment_tables.append(segments.assign(path=str(path))[["path", *segments.columns]])
+            done[i] = (windows, segments.assign(path=str(path))[["path", *segments.columns]])
     wall = time.perf_counter() - t0
+    problems += [errors[i] for i in sorted(errors)]
+    window_tables = [done[i][0] for i in sorted(done) if done[i][0] is not None]
+    segment_tables = [done[i][1] for i in sorted(done)]
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
     if args.csv is not None and window_tables:
@@ -242,12 +260,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
-    """Results in input order, from this process (--jobs 1) or from worker processes."""
+    """(input index, result) pairs: in input order from this process (--jobs 1) or from worker
+    processes (--jobs N), in completion order from Dask workers (--dask)."""
+    if args.dask is not None and files:
+        spec = _worker_spec(args.model, args.device, args.backend, silence_dbfs, policy, keep_windows)
+        yield from _dask_results(files, args.dask, spec)
+        return
     if args.jobs == 1 or len(files) < 2:
         _WORKER.update(predictor=predictor, policy=policy, keep_windows=keep_windows)
         if silence_dbfs != "model":
             predictor.silence_dbfs = silence_dbfs
-        yield from map(_classify_one, files)
+        yield from enumerate(map(_classify_one, files))
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -257,7 +280,50 @@ def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
                              initializer=_start_worker,
                              initargs=(args.model, args.device, args.backend, silence_dbfs, policy,
                                        keep_windows)) as pool:
-        yield from pool.map(_classify_one, files, chunksize=1)
+        yield from enumerate(pool.map(_classify_one, files, chunksize=1))
+
+
+# -- --dask: one task per file on Dask workers -------------------------------------------------------
+
+def _worker_spec(model: str, device: str | None, backend: str, silence_dbfs, policy, keep_windows: bool) -> tuple:
+    """_start_worker's arguments, with a checkpoint given as a path made absolute (workers run elsewhere)."""
+    if Path(model).exists():
+        model = str(Path(model).resolve())
+    return model, device, backend, silence_dbfs, policy, keep_windows
+
+
+def _classify_remote(path: Path, cwd: str, spec: tuple):
+    """_classify_one on a Dask worker: the Predictor built once per worker process and ``spec``;
+    a relative ``path`` is the client's (``cwd``), and it is reported as the client gave it."""
+    from ..distributed import worker_cached
+
+    def build():
+        _start_worker(*spec)
+        return dict(_WORKER)
+
+    _WORKER.update(worker_cached(("classify", repr(spec)), build))
+    path = Path(path)
+    full = path if path.is_absolute() else Path(cwd) / path
+    _, windows, segments, duration_s, error = _classify_one(full)
+    if full != path:
+        if error is not None:
+            error = error.replace(str(full), str(path))
+        if windows is not None:
+            windows["path"] = str(path)
+    return path, windows, segments, duration_s, error
+
+
+def _dask_results(files: list[Path], target: str, spec: tuple):
+    import os
+
+    from ..distributed import dask_client, map_unordered
+
+    with dask_client(target) as client:
+        for i, result, error in map_unordered(client, _classify_remote, files, os.getcwd(), spec, retries=2,
+                                              name="classify"):
+            if error is not None:  # KilledWorker: a crash in a decoder, out of memory... on every try
+                result = (files[i], None, None, 0.0, f"{files[i]}: every Dask worker that ran it died ({error})")
+            yield i, result
 
 
 def _write_windows(table, path: Path, fmt: str) -> None:
