@@ -1,0 +1,159 @@
+"""audioclf classify --dask (issue 19): the same rows as the serial run, on local Dask worker processes.
+
+Each run starts 2 worker processes (one thread each), so the tests fit the 2-core CI machine: four
+20-40 s files cut from the starter clips, a bad file among them, a worker killed mid-run, a resume.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from tests.helpers import starter_clip, write_wav
+
+pytest.importorskip("distributed")
+
+MODEL = "music-speech-noise"
+SR = 16_000
+
+
+def cli(*args, timeout=240):
+    return subprocess.run([sys.executable, "-m", "audioclf_lib", "classify", "--model", MODEL, *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Four 20-40 s files (starter clips of mixed classes, end to end) and an unreadable one in the middle."""
+    root = tmp_path_factory.mktemp("dask-batch")
+    plans = [[("music", 0), ("speech", 0)], [("speech", 1), ("noise", 0), ("music", 1)],
+             [("noise", 1), ("noise", 2), ("speech", 2), ("music", 2)], [("music", 3), ("speech", 3)]]
+    files = []
+    for k, plan in enumerate(plans):
+        y = np.concatenate([sf.read(starter_clip(cls, i), dtype="float32")[0] for cls, i in plan])
+        files.append(write_wav(root / f"long{k}.wav", y, SR))
+    bad = root / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    return files[:2] + [bad] + files[2:]
+
+
+@pytest.fixture(scope="module")
+def runs(batch, tmp_path_factory):
+    """The serial run and a --dask local:2 run of the same batch: window CSV, -o folder, stdout, stderr."""
+    out = tmp_path_factory.mktemp("dask-runs")
+    done = {}
+    for name, extra in [("serial", []), ("dask", ["--dask", "local:2"])]:
+        proc = cli(*batch, "--windows", "--csv", out / f"{name}.csv", "-o", out / name, "--max-rows", "10000",
+                   "--quiet", *extra)
+        done[name] = (proc, pd.read_csv(out / f"{name}.csv"), out / name)
+    return done
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    assert a["path"].tolist() == b["path"].tolist()
+    assert np.array_equal(a["start_s"], b["start_s"]) and np.array_equal(a["end_s"], b["end_s"])
+    assert a["label"].tolist() == b["label"].tolist()
+    p = [c for c in a.columns if c.startswith("p_")]
+    assert p and np.abs(a[p].to_numpy(float) - b[p].to_numpy(float)).max() <= 1e-6
+
+
+def test_dask_run_gives_the_serial_rows(runs, batch):
+    (serial, a, serial_dir), (dask, b, dask_dir) = runs["serial"], runs["dask"]
+    _same_rows(a, b)
+    assert a["path"].unique().tolist() == [str(f) for f in batch if f.name != "bad.wav"]  # input order
+    assert len(a) >= 4 * 4  # 4-8 windows of 5 s per file
+    names = sorted(p.name for p in serial_dir.iterdir())
+    assert names == sorted(p.name for p in dask_dir.iterdir()) and len(names) == 4
+    for name in names:
+        _same_rows(pd.read_csv(serial_dir / name), pd.read_csv(dask_dir / name))
+    assert dask.stdout.splitlines()[0] == serial.stdout.splitlines()[0]  # the printed table's header
+    assert len(dask.stdout.splitlines()) == len(serial.stdout.splitlines())
+
+
+def test_dask_reports_a_bad_file_and_completes_the_rest(runs):
+    (serial, *_), (dask, *_) = runs["serial"], runs["dask"]
+    assert serial.returncode == dask.returncode == 1
+    problem = [line for line in dask.stderr.splitlines() if line.startswith("skipped ")]
+    assert problem == [line for line in serial.stderr.splitlines() if line.startswith("skipped ")]
+    assert len(problem) == 1 and "bad.wav" in problem[0]
+    assert "4 file(s) classified" in dask.stderr and "1 problem(s)" in dask.stderr
+
+
+# -- a worker killed mid-run --------------------------------------------------------------------------
+
+try:
+    from distributed import WorkerPlugin
+except ImportError:  # importorskip above skips the module; keep the class definable
+    WorkerPlugin = object
+
+
+class KillOnce(WorkerPlugin):
+    """On a worker: after some classify task has finished anywhere, the next one to start kills its worker.
+
+    Exactly once per folder (an exclusive marker file), so the retry on the new worker runs normally.
+    """
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def transition(self, key, start, finish, **kwargs):
+        if not str(key).startswith("classify"):
+            return
+        folder = Path(self.folder)
+        if finish == "memory":
+            (folder / "first-done").touch()
+        elif finish == "executing" and (folder / "first-done").exists():
+            try:
+                fd = os.open(folder / "killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.write(fd, str(key).encode())
+            os.close(fd)
+            os._exit(1)
+
+
+def test_dask_worker_killed_mid_run_loses_and_duplicates_nothing(runs, batch, tmp_path):
+    from distributed import Client, LocalCluster
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    good = [f for f in batch if f.name != "bad.wav"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.register_plugin(KillOnce(str(markers)), name="kill-once")
+        proc = cli(*good, "--windows", "--csv", tmp_path / "killed.csv", "--quiet", "--dask", cluster.scheduler_address)
+    assert proc.returncode == 0, proc.stderr
+    assert (markers / "killed").exists(), "no worker was killed: the test did not test anything"
+    _same_rows(runs["serial"][1], pd.read_csv(tmp_path / "killed.csv"))
+
+
+# -- an interrupted run resumed -----------------------------------------------------------------------
+
+def test_dask_resume_skips_finished_files(runs, batch, tmp_path):
+    good = [f for f in batch if f.name != "bad.wav"]
+    out = tmp_path / "out"
+    first = cli(*good[:2], "-o", out, "--windows", "--quiet", "--dask", "local:2")  # the run that was interrupted
+    assert first.returncode == 0, first.stderr
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert sorted(stamps) == ["long0.csv", "long1.csv"]
+    resumed = cli(*good, "-o", out, "--windows", "--quiet", "--skip-existing", "--dask", "local:2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 file(s) classified" in resumed.stderr and "2 skipped (output exists)" in resumed.stderr
+    assert {name: (out / name).stat().st_mtime_ns for name in stamps} == stamps  # not rewritten
+    assert sorted(p.name for p in out.iterdir()) == [f"long{k}.csv" for k in range(4)]
+    for name in stamps | {"long2.csv": 0, "long3.csv": 0}:
+        _same_rows(pd.read_csv(runs["serial"][2] / name), pd.read_csv(out / name))
+
+
+def test_dask_usage_errors(batch):
+    for bad, says in [("local:0", "must be >= 1"), ("local:x", "local:N")]:
+        proc = cli(batch[0], "--dask", bad)
+        assert proc.returncode == 2 and says in proc.stderr
+    proc = cli(batch[0], "--dask", "local:2", "--jobs", "2")
+    assert proc.returncode == 2 and "alternatives" in proc.stderr
