@@ -9,6 +9,8 @@ One module per concern:
 - :mod:`~audioclf_lib.live.sources`: where audio comes from (:class:`MicSource`,
   :class:`FileSource`), the :class:`~audioclf_lib.live.sources.Sink` they feed and the interface a new
   source implements;
+- :mod:`~audioclf_lib.live.browser`: :class:`BrowserSource`, the microphone of the browser showing the
+  notebook (an anywidget front end), for kernels that have none;
 - :mod:`~audioclf_lib.live.engine`: :class:`LiveClassifier`, the worker thread that turns blocks into
   decisions with the project's :class:`~audioclf_lib.predict.Predictor`;
 - :mod:`~audioclf_lib.live.render`: the live spectrogram image and the debug switch's files;
@@ -18,10 +20,12 @@ One module per concern:
 - :mod:`~audioclf_lib.live.bench`: the benchmark, ``python -m audioclf_lib.live.bench``.
 
 Importing this package touches neither the audio system nor ipywidgets: ``sounddevice`` is
-imported when a microphone is opened, ``ipywidgets`` when a :class:`LiveDemo` is built.
+imported when a microphone is opened, ``ipywidgets`` (and ``anywidget``) when a :class:`LiveDemo` or a
+:class:`BrowserSource` is built.
 """
 from ..soundio import input_devices
-from . import engine, events, harness, render, sources, ui
+from . import browser, engine, events, harness, render, sources, ui
+from .browser import BROWSER_STATES, BrowserSource, browser_mic_widget_class
 from .engine import LiveClassifier
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus, timer_text)
@@ -31,5 +35,5 @@ from .sources import FileSource, MicSource, Sink, Source, check_input_device
 from .ui import COLORS, MODEL_LABELS, LiveDemo, model_label
 
 # The public names of every module, and the microphones PortAudio lists.
-__all__ = [*events.__all__, *sources.__all__, "input_devices", *engine.__all__, *render.__all__, *ui.__all__,
-           *harness.__all__]
+__all__ = [*events.__all__, *sources.__all__, *browser.__all__, "input_devices", *engine.__all__, *render.__all__,
+           *ui.__all__, *harness.__all__]
