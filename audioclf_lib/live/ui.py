@@ -13,6 +13,7 @@ Every update is a widget *value* change sent from the core's worker thread (no `
 from __future__ import annotations
 
 import html
+import importlib.util
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -119,8 +120,10 @@ class LiveDemo:
         every one fine-tuned on your own recordings (:func:`~audioclf_lib.devices.device_checkpoints`).
     model : the one selected at first (default: the 3-class model when present).
     files : label -> file(s) offered as input sources besides the microphones (played in real time).
-    source : the input selected at first: ``"mic"`` (default microphone), ``"file:<label>"``, or
-        ``None`` (the microphone when one can be opened, else the first file).
+    source : the input selected at first: ``"mic"`` (default microphone), ``"browser"`` (the microphone of the
+        browser showing the notebook, :class:`~audioclf_lib.live.browser.BrowserSource`; offered when anywidget is
+        installed), ``"file:<label>"``, or ``None``: the kernel's microphone when one can be opened, else the
+        browser's (the status line says why), else the first file.
     mode : ``"windows"`` (back-to-back) or ``"sliding"``, selected at first.
     window_seconds : audio per decision; ``None`` (default): the chosen model's window, following the
         model chooser until the window slider is moved.
@@ -163,6 +166,13 @@ class LiveDemo:
         self.update_latency_ms: deque[float] = deque(maxlen=1000)  #: window end -> widgets updated, per result
         self._history: deque[tuple[str, float]] = deque(maxlen=history)
         self._last_spec = 0.0
+        #: the browser's microphone (one per demo, its widget shown under the buttons); None without anywidget
+        self.browser = None
+        if importlib.util.find_spec("anywidget") is not None:
+            from .browser import BrowserSource
+
+            self.browser = BrowserSource()
+        self._default_reason = ""  # why the input chosen at first is not the kernel's microphone
 
         # -- widgets ------------------------------------------------------------------------------
         self.title = w.HTML("<b style='font-size:16px'>♪ Real-time audio classifier</b>")
@@ -224,6 +234,7 @@ class LiveDemo:
             w.HBox([self.progress, self.timer]),
             self.spectrogram, self.history,
             w.HBox([self.start_button, self.stop_button]),
+            *([self.browser.widget] if self.browser is not None else []),
             self.device_line, self.stats_line, settings,
         ], layout=w.Layout(padding="6px"))
         self.spectrogram.value = spectrogram_png(np.zeros(config.window_samples, np.float32), config.sample_rate,
@@ -234,6 +245,8 @@ class LiveDemo:
         if not names:
             self._status("⚠ No trained model found in audioclf_lib/checkpoints: run notebooks/02_train_cnn.ipynb first.",
                          error=True)
+        elif self._default_reason:
+            self._status(f"Ready. {self._default_reason}")
         else:
             self._status("Ready. Choose an input and press Start.")
 
@@ -246,6 +259,8 @@ class LiveDemo:
     def _source_options(self) -> list[tuple[str, str]]:
         options = [("default microphone", "mic")]
         options += [(f"microphone {i}: {name}", f"mic:{i}") for i, name in input_devices()]
+        if self.browser is not None:
+            options.append(("browser microphone", "browser"))
         options += [(f"file: {label} (real time)", f"file:{label}") for label in self.files]
         return options
 
@@ -255,12 +270,17 @@ class LiveDemo:
             if source not in values:
                 raise ValueError(f"source={source!r}; available: {values}")
             return source
-        if not self.files:
-            return "mic"
         try:
             check_input_device(None)
             return "mic"
-        except LiveError:  # no usable microphone: start on a recording instead
+        except LiveError as exc:  # the kernel has no usable microphone: the browser's, else a recording
+            reason = str(exc).split(". ")[0].rstrip(".")
+            if self.browser is not None:
+                self._default_reason = (f"The kernel cannot record on its machine ({reason}), so the input is "
+                                        "this browser's microphone: press Start and allow it.")
+                return "browser"
+            if not self.files:
+                return "mic"
             return f"file:{next(iter(self.files))}"
 
     def _make_source(self):
@@ -269,6 +289,8 @@ class LiveDemo:
             return MicSource()
         if value.startswith("mic:"):
             return MicSource(int(value[4:]))
+        if value == "browser":
+            return self.browser
         return FileSource(self.files[value[5:]])
 
     def _status(self, text: str, *, error: bool = False) -> None:
@@ -451,6 +473,8 @@ class LiveDemo:
             self.progress.value = 0.0  # before the status text: widget messages arrive in the order they are set
         if s.state == ERROR:
             self._status(f"⚠ {s.message}", error=True)
+            if "LISTENING" in self.result.value:  # failed before its first decision (e.g. a refused microphone)
+                self.result.value = _result_html("—", "not running", _IDLE_COLOR)
             self._set_running(False)
         elif s.state == LISTENING:
             self._status(f"● {s.message}")
