@@ -88,12 +88,12 @@ def git_commit() -> str:
                               check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "audioclf_lib", "experiments/source_cv.py"],
                                cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-        return head + (" (with uncommitted changes in audioclf_lib)" if dirty else "")
+        return head + (" (with uncommitted changes in audioclf_lib or this script)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
-def run_task(task: str, args: argparse.Namespace, clips: ClipSet) -> dict | None:
+def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, commit: str) -> dict | None:
     classes, refit = TASKS[task]["classes"], TASKS[task]["refit"]
     feature_config = FeatureConfig()
     train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=args.seed)
@@ -130,8 +130,9 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet) -> dict | None
         row.update({k: scores[k] for k in ("balanced_accuracy", "macro_f1")})
     cuts = [] if (args.epochs, args.windows_per_epoch) == (30, 4096) else \
         [f"{args.epochs} epochs of {args.windows_per_epoch} windows (notebook 02: 30 of 4096)"]
-    return {"task": task, "classes": classes, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "commit": git_commit(),
+    return {"task": task, "classes": classes, "started": started,
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "commit": commit,
             "recipe": recipe, "cuts_from_notebook_02": cuts,
             "clip_decision": "mean of the 5-s window probabilities over the clip (train.evaluate_windows), argmax",
             "training_seconds": float(sum(r["seconds"] for r in rows)),
@@ -170,11 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only-fold", type=int, default=None, help="run this fold only (timing); writes no result file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    started, commit = datetime.datetime.now().isoformat(timespec="seconds"), git_commit()  # what the run imports
     t0 = time.perf_counter()
     clips = all_clips(args.seed)
     print(f"{len(clips)} clips decoded or loaded in {time.perf_counter() - t0:.0f} s", flush=True)
     for task in TASKS if args.task == "all" else [args.task]:
-        result = run_task(task, args, clips)
+        result = run_task(task, args, clips, started, commit)
         if result is None:
             continue
         RESULTS.mkdir(parents=True, exist_ok=True)
