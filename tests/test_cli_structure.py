@@ -39,3 +39,16 @@ def test_a_broken_subcommand_is_an_error_not_a_missing_command(monkeypatch):
     monkeypatch.setitem(cli.COMMANDS, "broken", "audioclf_lib.commands.does_not_exist")
     with pytest.raises(ModuleNotFoundError):
         cli.build_parser()
+
+
+def test_models_shows_the_source_held_out_number_first():
+    import json
+
+    from audioclf_lib.config import REPO_ROOT
+
+    done = subprocess.run([sys.executable, "-m", "audioclf_lib", "models", "--json"], capture_output=True, text=True)
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    cv = json.loads((REPO_ROOT / "experiments/results/source_cv_music-noise.json").read_text())["summary"]["clip"]
+    assert list(rows["music-noise"])[1] == "held-out-source bal.acc"
+    assert rows["music-noise"]["held-out-source bal.acc"] == pytest.approx(cv["balanced_accuracy"])
+    assert rows["music-noise"]["held-out-source bal.acc"] < rows["music-noise"]["test bal.acc"]
