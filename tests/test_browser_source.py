@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -16,10 +18,10 @@ import soundfile as sf
 
 from audioclf_lib.audio import load_audio
 from audioclf_lib.live import BrowserSource, LiveError, Sink, demo_clips
-from tests.jupyter_browser import (CHROMIUM_ARGS, CHROMIUM_PATH, LabPage, missing_browser_requirements,
-                                   start_jupyter_lab)
+from tests.jupyter_browser import CHROMIUM_ARGS, CHROMIUM_PATH, LabPage, start_jupyter_lab
 
 BROWSER_RATE = 48_000
+ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
 
 
 def block_message(source: BrowserSource, seq: int, y: np.ndarray, rate: int = BROWSER_RATE, session: int | None = None):
@@ -111,16 +113,35 @@ demo = LiveDemo(models=["music-speech-noise"], device="cpu")
 demo"""
 
 
-@pytest.fixture(scope="module")
-def music_wav(tmp_path_factory):
-    """Held-out music (that the 3-class model gets right offline) as a 16-bit WAV for Chromium's fake microphone."""
+def held_out_wav(cls: str, folder) -> Path:
+    """Held-out ``cls`` clips (that the 3-class model gets right offline), 8 s as a 16-bit WAV for Chromium's fake
+    microphone."""
     from audioclf_lib.predict import Predictor
 
-    paths = demo_clips("music", seconds=8.0, predictor=Predictor("music-speech-noise", silence_dbfs=None))
+    paths = demo_clips(cls, seconds=8.0, predictor=Predictor("music-speech-noise", silence_dbfs=None))
     y = np.concatenate([load_audio(p, BROWSER_RATE)[0] for p in paths])[: 8 * BROWSER_RATE]
-    path = tmp_path_factory.mktemp("fake-mic") / "music.wav"
+    path = folder / f"{cls}.wav"
     sf.write(path, y, BROWSER_RATE, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="module")
+def music_wav(tmp_path_factory):
+    return held_out_wav("music", tmp_path_factory.mktemp("fake-mic"))
+
+
+@contextmanager
+def fake_mic_chromium(chromium, wav: Path, *, fake_ui: bool):
+    """A second headless Chromium, launched through the session's Playwright (``chromium`` fixture: one Playwright
+    per thread), whose fake capture device plays ``wav`` in a loop; ``fake_ui``: every page is allowed the
+    microphone at once (``--use-fake-ui-for-media-stream``), else only once the test grants it."""
+    flags = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"]
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM_PATH, headless=True, args=[
+        *CHROMIUM_ARGS, *flags, *(["--use-fake-ui-for-media-stream"] if fake_ui else [])])
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -134,22 +155,11 @@ def lab_without_microphone(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium_fake_mic(music_wav):
-    """Headless Chromium with a fake capture device playing ``music_wav`` in a loop, and no fake permission UI:
-    a page gets the microphone only once the test grants it."""
-    from tests.audio_env import require_system_packages
-
-    require_system_packages(missing_browser_requirements(), "the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, headless=True, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={music_wav}"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture
+def chromium_fake_mic(chromium, music_wav):
+    """Chromium whose fake microphone plays ``music_wav``; a page gets it only once the test grants it."""
+    with fake_mic_chromium(chromium, music_wav, fake_ui=False) as browser:
+        yield browser
 
 
 # Keeps every AudioContext and microphone stream the page opens, to check that Stop closes them.
@@ -179,29 +189,37 @@ OPEN_AUDIO = """() => ({
 
 def browser_line(lab) -> dict:
     text = lab.text(".audioclf-browser-mic")
-    m = re.search(r"browser microphone: (\S+) \| (\d+) Hz \| received ([\d.]+) s in ([\d.]+) s \| lost blocks (\d+)",
-                  text)
+    m = re.search(r"browser microphone: (\S+) \| (\d+) Hz \| received ([\d.]+) s in ([\d.]+) s \| lost blocks (\d+)"
+                  r" \| transit (\d+) ms", text)
     assert m, text
-    return dict(state=m[1], rate=int(m[2]), received=float(m[3]), seconds=float(m[4]), lost=int(m[5]))
+    return dict(state=m[1], rate=int(m[2]), received=float(m[3]), seconds=float(m[4]), lost=int(m[5]),
+                transit_ms=int(m[6]))
+
+
+def open_demo(server, page, name: str) -> LabPage:
+    """A notebook with the live demo, run in the server's JupyterLab; returns the page once the demo is ready."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_CODE)]
+    nbformat.write(nb, server.root_dir / name)
+    page.set_default_timeout(30_000)
+    lab = LabPage(page, server)
+    lab.open_notebook(name)
+    lab.run_all_cells()
+    lab.wait_for_cells_done(timeout=120)
+    assert page.locator(ERROR_OUTPUT).count() == 0
+    return lab
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microphone, chromium_fake_mic, tmp_path):
     server = lab_without_microphone
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_CODE)]
-    nbformat.write(nb, server.root_dir / "browser_mic.ipynb")
     context = chromium_fake_mic.new_context(viewport={"width": 1280, "height": 1000})
     context.add_init_script(TRACK_AUDIO)
     page = context.new_page()
-    page.set_default_timeout(30_000)
-    lab = LabPage(page, server)
+    lab = None
     try:
-        lab.open_notebook("browser_mic.ipynb")
-        lab.run_all_cells()
-        lab.wait_for_cells_done(timeout=120)
-        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
+        lab = open_demo(server, page, "browser_mic.ipynb")
         status = lab.wait_for_text(".live-status", r"Ready", timeout=20)
         assert "The kernel cannot record on its machine" in status and "browser's microphone" in status, status
         assert page.locator(".live-input select").input_value() == "browser microphone"
@@ -211,7 +229,7 @@ def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microp
         lab.click_button("Start")
         denied = lab.wait_for_text(".live-status", r"refused the microphone", timeout=20)
         assert "Allow it" in denied and "Traceback" not in denied
-        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
+        assert page.locator(ERROR_OUTPUT).count() == 0
         page.wait_for_function("() => !document.querySelector('button.widget-button').disabled", timeout=10_000)
         lab.screenshot(tmp_path / "denied.png")
 
@@ -236,7 +254,7 @@ def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microp
         stats = lab.text(".live-stats")
         assert stats.startswith("Overflows: 0 | dropped blocks: 0"), stats
         after = browser_line(lab)
-        assert after["lost"] == 0 and during["lost"] == 0
+        assert after["lost"] == 0 and during["lost"] == 0 and after["transit_ms"] < 1000, after
         assert after["rate"] in (44_100, 48_000), after
         # about duration x rate samples: the audio received equals the time it streamed (+ one block)
         assert 8.0 <= after["seconds"] <= elapsed, (after, elapsed)
@@ -258,10 +276,39 @@ def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microp
         page.wait_for_function("() => window.__audioclf.contexts.every(c => c.state === 'closed')", timeout=5000)
         audio = page.evaluate(OPEN_AUDIO)
         assert audio["contexts"] == 4 and audio["open"] == 0 and audio["tracks"] == 4 and audio["live"] == 0, audio
-        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
+        assert page.locator(ERROR_OUTPUT).count() == 0
         print(f"browser microphone: {after}, {elapsed:.1f} s from Start to Stop; first run {during}; "
               f"{ {k: v for k, v in audio.items() if k != 'settings'} }")
     finally:
-        lab.screenshot(tmp_path / "final.png")
+        page.screenshot(path=str(tmp_path / "final.png"))
         context.close()
         server.shutdown_kernels()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_microphone_with_the_fake_permission_ui_hears_speech(lab_without_microphone, chromium, tmp_path):
+    """Chromium started with --use-fake-ui-for-media-stream (the page is allowed at once), the fake microphone
+    playing held-out speech."""
+    server = lab_without_microphone
+    with fake_mic_chromium(chromium, held_out_wav("speech", tmp_path), fake_ui=True) as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        try:
+            lab = open_demo(server, page, "browser_mic_speech.ipynb")
+            assert page.locator(".live-input select").input_value() == "browser microphone"
+            lab.click_button("Start")
+            lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: streaming \| \d+ Hz", timeout=20)
+            first = lab.wait_for_text(".live-result", r"^\s*(MUSIC|SPEECH|NOISE|SILENCE)\s", timeout=30)
+            assert first.split()[0] == "SPEECH", first
+            lab.click_button("Stop")
+            lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: stopped", timeout=10)
+            stats = lab.text(".live-stats")
+            assert stats.startswith("Overflows: 0 | dropped blocks: 0"), stats
+            line = browser_line(lab)
+            assert line["lost"] == 0 and abs(line["received"] - line["seconds"]) <= 0.4, line
+            assert page.locator(ERROR_OUTPUT).count() == 0
+        finally:
+            page.screenshot(path=str(tmp_path / "final.png"))
+            context.close()
+            server.shutdown_kernels()

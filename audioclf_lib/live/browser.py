@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 import numpy as np
 
@@ -139,7 +140,9 @@ function initialize({ model }) {
       s.node.port.onmessage = (e) => {
         if (session !== s) return;
         const block = e.data;
-        model.send({type: "block", session: s.id, seq: s.seq++, rate: rate, n: block.length}, undefined, [block.buffer]);
+        const t = performance.timeOrigin + performance.now();  // ms since 1970, for the kernel's transit time
+        model.send({type: "block", session: s.id, seq: s.seq++, rate: rate, n: block.length, t: t}, undefined,
+                   [block.buffer]);
       };
       s.stream.getAudioTracks().forEach((t) => { t.onended = () => { if (session === s) { session = null; close(s); report("ended"); } }; });
       s.ctx.createMediaStreamSource(s.stream).connect(s.node);
@@ -176,6 +179,8 @@ function initialize({ model }) {
   };
 }
 
+const NAMES = ["state", "browser_rate", "received_samples", "gaps", "stream_seconds", "transit_ms"];
+
 function render({ model, el }) {
   const line = document.createElement("div");
   line.className = "audioclf-browser-mic";
@@ -187,13 +192,16 @@ function render({ model, el }) {
     const got = model.get("received_samples");
     const gaps = model.get("gaps");
     let text = `browser microphone: ${state}`;
-    if (rate) text += ` | ${rate} Hz | received ${(got / rate).toFixed(1)} s in ${model.get("stream_seconds").toFixed(1)} s | lost blocks ${gaps}`;
+    if (rate) {
+      text += ` | ${rate} Hz | received ${(got / rate).toFixed(1)} s in ${model.get("stream_seconds").toFixed(1)} s`;
+      text += ` | lost blocks ${gaps} | transit ${model.get("transit_ms").toFixed(0)} ms`;
+    }
     line.textContent = text;
   };
-  for (const name of ["state", "browser_rate", "received_samples", "gaps", "stream_seconds"]) model.on(`change:${name}`, draw);
+  for (const name of NAMES) model.on(`change:${name}`, draw);
   draw();
   el.appendChild(line);
-  return () => { for (const name of ["state", "browser_rate", "received_samples", "gaps", "stream_seconds"]) model.off(`change:${name}`, draw); };
+  return () => { for (const name of NAMES) model.off(`change:${name}`, draw); };
 }
 
 export default { initialize, render };
@@ -211,8 +219,8 @@ def browser_mic_widget_class():
     -------
     cls : type
         ``BrowserMicWidget``, an ``anywidget.AnyWidget`` with the traitlets ``state``, ``message``,
-        ``browser_rate`` and ``frontend_ready`` (set by the browser) and ``received_samples``, ``gaps`` and
-        ``stream_seconds`` (set by the kernel, shown in its line).
+        ``browser_rate`` and ``frontend_ready`` (set by the browser) and ``received_samples``, ``gaps``,
+        ``stream_seconds`` and ``transit_ms`` (set by the kernel, shown in its line).
     """
     global _WIDGET_CLASS
     if _WIDGET_CLASS is None:
@@ -232,6 +240,7 @@ def browser_mic_widget_class():
             received_samples = traitlets.Int(0).tag(sync=True)
             gaps = traitlets.Int(0).tag(sync=True)
             stream_seconds = traitlets.Float(0.0).tag(sync=True)
+            transit_ms = traitlets.Float(0.0).tag(sync=True)
 
         _WIDGET_CLASS = BrowserMicWidget
     return _WIDGET_CLASS
@@ -272,6 +281,9 @@ class BrowserSource:
         self.received_samples = 0
         self.gaps = 0
         self.stream_seconds = 0.0
+        #: per block of this run: browser's send -> kernel's receipt (ms; both clocks are wall clocks, so this is
+        #: exact only when browser and kernel share a machine, as in the tests)
+        self.transit_ms: deque[float] = deque(maxlen=10_000)
 
     @property
     def browser_rate(self) -> int:
@@ -313,6 +325,7 @@ class BrowserSource:
             self._t_first = None
             self.received_samples = self.gaps = 0
             self.stream_seconds = 0.0
+            self.transit_ms.clear()
             self.sample_rate = int(preferred_rate)
             self._sink = sink
         self._show_counts()
@@ -341,6 +354,8 @@ class BrowserSource:
                 sink.dropped += missing
             self._expected = max(self._expected, seq + 1)
             block = np.frombuffer(buffers[0], dtype="<f4").astype(np.float32)
+            if "t" in content:
+                self.transit_ms.append(time.time() * 1e3 - float(content["t"]))
             now = time.monotonic()
             if self._t_first is None:
                 self._t_first = now
@@ -368,6 +383,8 @@ class BrowserSource:
     def _show_counts(self) -> None:
         w = self.widget
         w.received_samples, w.gaps, w.stream_seconds = self.received_samples, self.gaps, round(self.stream_seconds, 2)
+        if self.transit_ms:
+            w.transit_ms = round(float(np.median(list(self.transit_ms)[-50:])), 1)
 
     def __repr__(self) -> str:
         return f"BrowserSource(state={self.state!r}, block_seconds={self.block_seconds:g})"
