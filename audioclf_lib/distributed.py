@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["DaskTarget", "parse_target", "dask_available", "dask_client", "worker_cached", "map_unordered", "bench"]
+__all__ = ["DaskTarget", "parse_target", "dask_available", "dask_client", "worker_environ", "worker_cached", "map_unordered", "bench"]
 
 INSTALL_HINT = "--dask needs the dask extra: pip install -e '.[dask]' (dask and distributed)"
 
@@ -102,17 +102,39 @@ def dask_client(target: str | DaskTarget, *, memory_limit: str | None = "auto"):
     ------
     distributed.Client
     """
+    import dask
     from distributed import Client, LocalCluster
 
     target = parse_target(target) if isinstance(target, str) else target
     if target.kind == "local":
-        # processes, not threads: decoding and the front end hold the GIL for long stretches
-        with LocalCluster(n_workers=target.value, threads_per_worker=1, processes=True, dashboard_address=None,
-                          memory_limit=memory_limit) as cluster, Client(cluster) as client:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}), \
+                LocalCluster(n_workers=target.value, threads_per_worker=1, processes=True, dashboard_address=None,
+                             memory_limit=memory_limit) as cluster, Client(cluster) as client:
+            # processes, not threads: decoding and the front end hold the GIL for long stretches
             yield client
     else:
         with Client(target.value) as client:
             yield client
+
+
+def worker_environ() -> dict:
+    """Dask's environment for new worker processes, less ``MALLOC_TRIM_THRESHOLD_``.
+
+    Command line: audioclf classify --dask local:N
+
+    Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` to hand freed memory back to the system; glibc then
+    also stops raising its mmap threshold, so every large array (a block of audio, a batch of
+    spectrograms) is a fresh mmap with page faults: classify ran 2-3x slower per file on a worker
+    than in one process (0.7-0.9 s against 0.25-0.4 s for a 40-s file, measured here). The
+    threads-per-library settings (``OMP_NUM_THREADS=1`` ...) are kept. On a cluster started by
+    other means, set ``distributed.nanny.pre-spawn-environ`` the same way in its Dask config.
+    """
+    import dask
+    import distributed  # noqa: F401  (loads distributed's config defaults)
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -219,6 +241,20 @@ def _noop(item, *args):
     return item
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def _cluster_cpu_seconds(client) -> float:
+    """CPU seconds of the client process (a local cluster's scheduler runs in it), its workers and nannies."""
+    return (_cpu_seconds() + sum(client.run(_cpu_seconds).values())
+            + sum(client.run(_cpu_seconds, nanny=True).values()))
+
+
 def _bench_files(folder: Path, n_files: int, seconds: float) -> list[Path]:
     """``n_files`` WAVs of ``seconds`` each, cut from the starter clips (so the model sees real audio)."""
     import numpy as np
@@ -251,14 +287,17 @@ def bench(*, n_files: int = 100, seconds: float = 5.0, n_workers: int = 2, model
 
     Rows: the serial run (one process, one thread, Predictor built once), the Dask run (cluster
     already started; its start-up is a row of its own), and a no-op task per file through the same
-    :func:`map_unordered` loop, which is the scheduling overhead per file. The crossover is the
-    number of files from which start-up + Dask beats one process.
+    :func:`map_unordered` loop, which is the scheduling overhead per file. Wall time depends on
+    what else the machine runs; CPU time (the client with a local cluster's scheduler, workers,
+    nannies) does not, and its difference per file is Dask's cost. The crossover is the number of
+    files from which start-up + Dask beats one process in wall time.
 
     Returns
     -------
     list of dict
-        ``{"run", "files", "wall_s", "files_per_s", "audio_x_real_time"}`` per row, plus a
-        ``crossover_files`` entry on the Dask row.
+        ``{"run", "files", "wall_s", "cpu_s", "files_per_s", "ms_per_file", "cpu_ms_per_file",
+        "audio_x_real_time"}`` per row (rates where ``files``), plus ``same_labels`` and
+        ``crossover_files`` on the Dask row.
     """
     import tempfile
 
@@ -276,48 +315,56 @@ def bench(*, n_files: int = 100, seconds: float = 5.0, n_workers: int = 2, model
         predictor = load_predictor(model, "cpu", backend)
         spec = _worker_spec(model, "cpu", backend, "model", default_policy(predictor.config.window_seconds), True)
         _classify_remote(files[0], os.getcwd(), spec)  # warm-up: build the Predictor, first ONNX session run
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         serial = [_classify_remote(f, os.getcwd(), spec) for f in files]
-        t_serial = time.perf_counter() - t0
-        rows.append({"run": "1 process", "files": n_files, "wall_s": t_serial})
+        t_serial, c_serial = time.perf_counter() - t0, _cpu_seconds() - c0
+        rows.append({"run": "1 process", "files": n_files, "wall_s": t_serial, "cpu_s": c_serial})
         t0 = time.perf_counter()
         with dask_client(DaskTarget("local", n_workers)) as client:
             t_start = time.perf_counter() - t0
             client.run(_classify_remote, files[0], os.getcwd(), spec)  # each worker builds its Predictor
             t_warm = time.perf_counter() - t0 - t_start
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cluster_cpu_seconds(client)
             parallel = {i: r for i, r, _ in map_unordered(client, _classify_remote, files, os.getcwd(), spec,
                                                            name="bench")}
-            t_dask = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            t_dask, c_dask = time.perf_counter() - t0, _cluster_cpu_seconds(client) - c0
+            t0, c0 = time.perf_counter(), _cluster_cpu_seconds(client)
             list(map_unordered(client, _noop, files, name="noop"))
-            t_noop = time.perf_counter() - t0
+            t_noop, c_noop = time.perf_counter() - t0, _cluster_cpu_seconds(client) - c0
         same = all(parallel[i][1]["label"].tolist() == serial[i][1]["label"].tolist() for i in range(n_files))
         rows.append({"run": f"dask local:{n_workers} start-up", "files": 0, "wall_s": t_start})
         rows.append({"run": f"dask local:{n_workers} first Predictor", "files": 0, "wall_s": t_warm})
         gain = t_serial / n_files - t_dask / n_files
         crossover = (t_start + t_warm) / gain if gain > 0 else float("inf")
-        rows.append({"run": f"dask local:{n_workers}", "files": n_files, "wall_s": t_dask,
+        rows.append({"run": f"dask local:{n_workers}", "files": n_files, "wall_s": t_dask, "cpu_s": c_dask,
                      "same_labels": same, "crossover_files": crossover})
-        rows.append({"run": "dask no-op (scheduling)", "files": n_files, "wall_s": t_noop})
+        rows.append({"run": "dask no-op (scheduling)", "files": n_files, "wall_s": t_noop, "cpu_s": c_noop})
     for row in rows:
         if row["files"]:
             row["files_per_s"] = row["files"] / row["wall_s"]
             row["ms_per_file"] = 1000 * row["wall_s"] / row["files"]
+            row["cpu_ms_per_file"] = 1000 * row["cpu_s"] / row["files"]
             if not row["run"].startswith("dask no-op"):
                 row["audio_x_real_time"] = audio_s / row["wall_s"]
     return rows
 
 
 def _print_bench(rows: list[dict], *, seconds: float) -> None:
-    print(f"{'run':34s} {'files':>5s} {'wall s':>8s} {'files/s':>8s} {'ms/file':>8s} {'x real time':>11s}")
+    import numpy as np
+
+    print(f"{'run':34s} {'files':>5s} {'wall s':>8s} {'files/s':>8s} {'ms/file':>8s} {'CPU ms/file':>11s} "
+          f"{'x real time':>11s}")
     for r in rows:
-        rate = f"{r['files_per_s']:8.1f} {r['ms_per_file']:8.1f}" if r["files"] else f"{'':8s} {'':8s}"
+        rate = (f"{r['files_per_s']:8.1f} {r['ms_per_file']:8.1f} {r['cpu_ms_per_file']:11.1f}" if r["files"]
+                else f"{'':8s} {'':8s} {'':11s}")
         rt = f"{r['audio_x_real_time']:11,.0f}" if "audio_x_real_time" in r else ""
         print(f"{r['run']:34s} {r['files']:5d} {r['wall_s']:8.2f} {rate} {rt}")
     dask_row = next(r for r in rows if "crossover_files" in r)
-    print(f"({seconds:g}-s files; Dask labels identical to the serial run: {dask_row['same_labels']}; "
-          f"start-up + first Predictor pay off after ~{dask_row['crossover_files']:.0f} files)")
+    crossover = dask_row["crossover_files"]
+    pays = f"after ~{crossover:.0f} files" if np.isfinite(crossover) else "never on this machine (no faster per file)"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"({seconds:g}-s files on {os.cpu_count()} cores, load average {load}; Dask labels identical to the "
+          f"serial run: {dask_row['same_labels']}; start-up + first Predictor pay off {pays})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
