@@ -104,6 +104,20 @@ def test_the_demo_chooses_the_browser_when_the_kernel_has_no_microphone(monkeypa
     assert ui.LiveDemo(models=["music-noise"]).source_choice.value == "mic"
 
 
+def test_a_person_slow_to_allow_the_microphone_is_told_what_to_do():
+    from audioclf_lib.live import ERROR, LiveStatus, ui
+
+    demo = ui.LiveDemo(models=["music-noise"], source="browser")
+    demo.engine.source = demo.browser
+    demo.browser.widget.state = "requesting"  # the browser's prompt is still open
+    demo._on_status(LiveStatus(ERROR, "The input device stopped delivering audio (no audio arrived since Start)."))
+    assert "still asking for permission" in demo.status.value and "press Start again" in demo.status.value
+    assert "—" in demo.result.value or "READY" in demo.result.value
+    demo.browser.widget.state = "stopped"
+    demo._on_status(LiveStatus(ERROR, "Something else."))
+    assert "Something else." in demo.status.value
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # in JupyterLab, in headless Chromium with a fake microphone
 

@@ -472,7 +472,12 @@ class LiveDemo:
         if s.state not in (STARTING, LISTENING):
             self.progress.value = 0.0  # before the status text: widget messages arrive in the order they are set
         if s.state == ERROR:
-            self._status(f"⚠ {s.message}", error=True)
+            message = s.message
+            if self.engine.source is self.browser and self.browser is not None and self.browser.state == "requesting":
+                # the engine gave up waiting for audio while the browser still asks the person for the microphone
+                message = ("The browser is still asking for permission to use the microphone: allow it (the prompt "
+                           "or the microphone icon in the address bar), then press Start again.")
+            self._status(f"⚠ {message}", error=True)
             if "LISTENING" in self.result.value:  # failed before its first decision (e.g. a refused microphone)
                 self.result.value = _result_html("—", "not running", _IDLE_COLOR)
             self._set_running(False)
