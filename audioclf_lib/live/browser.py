@@ -261,6 +261,8 @@ class BrowserSource:
     """
 
     name = "browser microphone"
+    #: the browser first asks the person: give them time to find and answer the prompt
+    first_audio_timeout_s = 60.0
 
     def __init__(self, *, block_seconds: float = 0.1):
         if not 0.01 <= block_seconds <= 1.0:

@@ -431,7 +431,7 @@ class LiveClassifier:
                     self._set_state(ENDED, f"{source.name} played to the end.")
                     return
                 quiet = time.monotonic() - (sink.last_block if got_audio else started)
-                if quiet > (8.0 if not got_audio else 3.0):
+                if quiet > (getattr(source, "first_audio_timeout_s", 8.0) if not got_audio else 3.0):
                     what = "no audio arrived since Start" if not got_audio else f"no audio for {quiet:.0f} s"
                     self._set_state(ERROR, f"The input device stopped delivering audio ({what}): unplugged, muted by "
                                            "the system, or the sound server stopped. Press Start to try again.")

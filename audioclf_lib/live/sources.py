@@ -117,6 +117,9 @@ class Source(Protocol):
     sample_rate: int | None
     #: length of the pushed blocks (s), which sizes the engine's queue
     block_seconds: float
+    #: optional: how long the engine waits for the first block after Start before it reports the input
+    #: as silent (default 8 s; a source that first asks a person for permission waits longer)
+    first_audio_timeout_s: float
 
     @property
     def active(self) -> bool:
