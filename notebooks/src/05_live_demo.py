@@ -225,8 +225,14 @@ if HEADLESS_DEMO:
 # ## 4. The UI
 # `LiveDemo` is one listener on a `LiveClassifier`. Press **Start** with a microphone (or choose a recording as
 # input). The settings apply at the next Start; the silence threshold and the debug switch apply at once. Models you
-# fine-tuned on your own microphone (notebook 04, part 5, or `python -m audioclf_lib finetune`) are in the model
+# fine-tuned on your own microphone (notebook 04, part 5, or `audioclf finetune`) are in the model
 # chooser too, as "yours (<device>)".
+#
+# On a remote kernel (JupyterHub, a lab server, a container) the kernel has no microphone: choose **browser
+# microphone** (the default when the kernel has none) and allow it when the browser asks. The line under the buttons
+# shows the browser's state, its sample rate, the audio received and blocks lost on the way. The browser's echo
+# cancellation, noise suppression and automatic gain are switched off, because they are exactly the device effects
+# notebook 04 studies.
 
 # %%
 own_models = [str(path) for path in device_checkpoints().values()]  # data/devices/<device>/*.pt
