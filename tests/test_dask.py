@@ -1,11 +1,14 @@
 """audioclf classify --dask (issue 19): the same rows as the serial run, on local Dask worker processes.
 
 Each run starts 2 worker processes (one thread each), so the tests fit the 2-core CI machine: four
-20-40 s files cut from the starter clips, a bad file among them, a worker killed mid-run, a resume.
+20-40 s files cut from the starter clips, a bad file among them, a worker killed mid-run, an
+interrupted run resumed. Worker plugins (defined here) kill or slow a worker at a chosen moment.
 """
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,20 +138,53 @@ def test_dask_worker_killed_mid_run_loses_and_duplicates_nothing(runs, batch, tm
 
 # -- an interrupted run resumed -----------------------------------------------------------------------
 
-def test_dask_resume_skips_finished_files(runs, batch, tmp_path):
+class SlowAfterTwo(WorkerPlugin):
+    """On a worker: once two classify tasks have finished, each one that starts waits 10 s first,
+    so that an interruption is sure to fall in the middle of the batch."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def transition(self, key, start, finish, **kwargs):
+        if not str(key).startswith("classify"):
+            return
+        folder = Path(self.folder)
+        if finish == "memory":
+            (folder / f"done-{key}").touch()
+        elif finish == "executing" and len(list(folder.glob("done-*"))) >= 2:
+            time.sleep(10)
+
+
+def test_dask_interrupted_run_resumes_without_recomputing_finished_files(runs, batch, tmp_path):
+    from distributed import Client, LocalCluster
+
     good = [f for f in batch if f.name != "bad.wav"]
-    out = tmp_path / "out"
-    first = cli(*good[:2], "-o", out, "--windows", "--quiet", "--dask", "local:2")  # the run that was interrupted
-    assert first.returncode == 0, first.stderr
-    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    assert sorted(stamps) == ["long0.csv", "long1.csv"]
-    resumed = cli(*good, "-o", out, "--windows", "--quiet", "--skip-existing", "--dask", "local:2")
+    out, markers = tmp_path / "out", tmp_path / "markers"
+    markers.mkdir()
+    args = [*good, "-o", out, "--windows", "--quiet", "--skip-existing"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.register_plugin(SlowAfterTwo(str(markers)), name="slow-after-two")
+        command = [sys.executable, "-m", "audioclf_lib", "classify", "--model", MODEL, *map(str, args),
+                   "--dask", cluster.scheduler_address]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(list(out.glob("*.csv"))) < 2 and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.csv")}
+    assert 2 <= len(first) < 4, "the run should have been stopped part-way"
+    assert not [p for p in out.iterdir() if p.suffix != ".csv"], "no half-written outputs"
+    resumed = cli(*args, "--dask", "local:2")
     assert resumed.returncode == 0, resumed.stderr
-    assert "2 file(s) classified" in resumed.stderr and "2 skipped (output exists)" in resumed.stderr
-    assert {name: (out / name).stat().st_mtime_ns for name in stamps} == stamps  # not rewritten
+    # the finished files were neither classified again (the count) nor rewritten (their mtimes)
+    assert f"{4 - len(first)} file(s) classified" in resumed.stderr
+    assert f"{len(first)} skipped (output exists)" in resumed.stderr
+    assert {name: (out / name).stat().st_mtime_ns for name in first} == first
     assert sorted(p.name for p in out.iterdir()) == [f"long{k}.csv" for k in range(4)]
-    for name in stamps | {"long2.csv": 0, "long3.csv": 0}:
-        _same_rows(pd.read_csv(runs["serial"][2] / name), pd.read_csv(out / name))
+    for k in range(4):
+        _same_rows(pd.read_csv(runs["serial"][2] / f"long{k}.csv"), pd.read_csv(out / f"long{k}.csv"))
 
 
 def test_dask_usage_errors(batch):
