@@ -72,6 +72,7 @@ class MixedWindows(Dataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch`` here and in every source that has epochs (called by :func:`~audioclf_lib.train.fit`)."""
         self.epoch = epoch
         for s in self.sources:
             if hasattr(s, "set_epoch"):

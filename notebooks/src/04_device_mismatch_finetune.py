@@ -24,21 +24,15 @@
 # **Runtime** on a 2-core CPU: about 14 minutes for the full run on an idle machine (842 s idle; the committed run took 949 s beside light editing work; three
 # models are trained on from the phone model, two of them through simulated devices, and eight fine-tuned); QUICK (CI): 30 s to
 # 1.5 minutes, on tiny data whose scores mean nothing.
+#
+# **The recipe** (seeds, clip counts, epochs, learning rates, which clips are recorded how) is the library's
+# `laptop_recipe.LaptopRecipe`, shared with the experiments in `experiments/` that rerun parts of this notebook; the
+# parameters below are this notebook's own sweeps.
 
 # %% tags=["parameters"]
 import os
 
-QUICK = os.environ.get("QUICK", "0") == "1"  # CI-sized run
-SEED = 0
-LAPTOP_SEED = 1  # seed of every simulated laptop recording (clip i uses the generator (LAPTOP_SEED, i))
-FT_EPOCHS = 3 if QUICK else 20  # the seed's fine-tuning: 20 epochs,
-FT_LR = 1e-4  # lr 1e-4 (the seed's frozen-body recipe),
-WHOLE_LR = 1e-3  # fine-tuning the whole network: chosen on validation (see part 3)
-FT_CLIPS = 10 if QUICK else 50  # on "50+" laptop recordings (half music, half noise here)
-FT_WINDOWS_PER_EPOCH = 32 if QUICK else 512  # random 5-s windows per fine-tuning epoch, half phone, half laptop
-ROBUST_EPOCHS = 2 if QUICK else 16  # training the device-robust model on from the phone model
-ROBUST_WINDOWS_PER_EPOCH = 64 if QUICK else 2048
-ROBUST_LR = 1e-3  # training the phone model on through random devices (chosen on validation, docs/experiments.md)
+QUICK = os.environ.get("QUICK", "0") == "1"  # CI-sized run: LaptopRecipe.quick() instead of LaptopRecipe()
 CURVE_CLIPS = [0, 4, 10] if QUICK else [0, 5, 10, 25, 50, 100]  # laptop clips for the learning curve
 SNR_SWEEP = [30, 6, -10] if QUICK else [40, 30, 20, 10, 6, 0, -5, -10, -20]  # dB, the laptop's other stages unchanged
 SEVERITY_SWEEP = [0.3, 2] if QUICK else [0.3, 0.65, 0.8, 1, 1.5, 2, 3]  # 0 = phone, 0.65 = laptop, 1 = loud fan
@@ -46,7 +40,6 @@ DEVICE_NAME = "my_laptop"  # your recordings go to data/devices/<DEVICE_NAME>/<c
 RECORD_CLIPS = 10  # clips per class the recorder asks for
 
 # %%
-import copy
 import time
 
 import matplotlib.pyplot as plt
@@ -58,21 +51,24 @@ from IPython.display import display
 from audioclf_lib import viz
 from audioclf_lib.augment import mix_at_snr
 from audioclf_lib.cache import load_splits
-from audioclf_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from audioclf_lib.checkpoint import CheckpointError, load_checkpoint
 from audioclf_lib.config import FeatureConfig, run_checkpoints_dir
-from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, RandomDevice, capsule_response_db, devices_dir, fan_noise,
-                                  finetune_for_device, finetune_on_recordings, load_device_clips, mains_hum, random_device_clips, select_clips,
-                                  severity_profile, simulate, simulate_clips, write_device_clips)
+from audioclf_lib.devices import (LAPTOP, LAPTOP_LOUD_FAN, LAPTOP_SEVERITY, PHONE, PRESETS, capsule_response_db, devices_dir,
+                                  fan_noise, load_device_clips, mains_hum, select_clips, severity_profile, simulate,
+                                  write_device_clips)
 from audioclf_lib.features import FeatureExtractor
+from audioclf_lib.finetune import finetune_for_device, finetune_on_recordings, save_device_checkpoint, train_robust
+from audioclf_lib.laptop_recipe import LaptopRecipe, join_windows
 from audioclf_lib.metrics import clip_bootstrap_ci
 from audioclf_lib.recorder import RecorderWidget, count_clips
 from audioclf_lib.runtime import setup_notebook
 from audioclf_lib.soundio import input_device_status
-from audioclf_lib.train import TrainConfig, evaluate_windows, fit
-from audioclf_lib.windows import TrainWindows, eval_windows
+from audioclf_lib.train import evaluate_windows
+from audioclf_lib.windows import eval_windows
 
-device = setup_notebook(seed=SEED)
-CLASSES = ["music", "noise"]
+RECIPE = LaptopRecipe.quick() if QUICK else LaptopRecipe()  # seeds, clip counts, epochs, learning rates
+device = setup_notebook(seed=RECIPE.seed)
+CLASSES = RECIPE.classes
 splits = load_splits(quick=QUICK)  # stops with "run 01_generate_spectrograms first" if it has not run
 ckpt_dir = run_checkpoints_dir(QUICK)
 try:
@@ -87,14 +83,13 @@ print("device:", device, "| QUICK:", QUICK, "| base model:", base_ckpt.model_nam
 
 # %% [markdown]
 # Two helpers used throughout: `record(split, profile)` plays every music and noise clip of a split through a
-# simulated device (clip *i* always with the same random generator, so every run hears the same "recordings"), and
-# `score(...)` evaluates a model on the 5-s windows of such a recording. **Accuracy is per 5-s window** (what the live
+# simulated device (clip *i* always with the same random generator, so every run hears the same "recordings"; it is
+# `LaptopRecipe.record`, which the experiments in `experiments/` use too), and `score(...)` evaluates a model on the
+# 5-s windows of such a recording. **Accuracy is per 5-s window** (what the live
 # classifier sees); "music → noise" is the share of music windows called noise.
 
 # %%
-def record(clips, profile, seed=LAPTOP_SEED):
-    """The music and noise clips of ``clips`` as recorded by ``profile`` (a new ClipSet, same order)."""
-    return simulate_clips(clips, profile, seed=seed, classes=CLASSES)
+record = RECIPE.record  # (clips, profile) -> the music and noise clips as recorded by profile, same order
 
 
 def score(model, config, clips) -> dict:
@@ -150,7 +145,7 @@ LAPTOP.describe()
 # reached **92.4 %**, so its laptop had *shifted* the sound but left the information in it. Along one severity path
 # (`devices.severity_profile`: every stage scaled together), the same recipe from our phone model reaches 94 %, 92.5 %,
 # 91 %, 89 % and 81 % of the **validation** windows at severities 0.6, 0.65, 0.7, 0.8 and 1
-# (`scripts/laptop_calibration.py`, docs/experiments.md); `LAPTOP` sits at 0.65, where the seed's recipe does what it
+# (`experiments/laptop_calibration.py`, docs/experiments.md); `LAPTOP` sits at 0.65, where the seed's recipe does what it
 # did for the seed. The test split played no part, and the choice was made before any test score on this laptop.
 # Two caveats, both measured: the bundled `music-noise` was refit on train + validation, so these validation scores are
 # optimistic (on the test split the seed's recipe reaches 89.3 % at 0.65, part 3); and notebook 02's train-only model,
@@ -159,7 +154,7 @@ LAPTOP.describe()
 #
 # Severity 1 is kept as a second device, `devices.LAPTOP_LOUD_FAN` (the fan 6 dB below the music, a 20-dB
 # suppressor, peaks 3 dB past full scale): the stress case. It does more than shift the sound: even a model trained
-# from scratch with every training clip heard through it reaches only 92.9 % on it (`scripts/laptop_oracle.py`), so
+# from scratch with every training clip heard through it reaches only 92.9 % on it (`experiments/laptop_oracle.py`), so
 # no fix can reach the targets there. Every model below is scored on it too.
 #
 # The same three test clips through both devices, as the model sees them (log-mel, dB below the window's maximum):
@@ -196,7 +191,7 @@ fig = plt.figure(figsize=(15, 6))
 grid = fig.add_gridspec(2, 5, height_ratios=[1, 1])
 for k, (label, profile) in enumerate(stages):
     ax = fig.add_subplot(grid[0, k])
-    x = base_extractor(torch.from_numpy(simulate(y, SR, profile, seed=LAPTOP_SEED))[None])[0, 0].numpy()
+    x = base_extractor(torch.from_numpy(simulate(y, SR, profile, seed=RECIPE.device_seed))[None])[0, 0].numpy()
     viz.plot_spectrogram(x, sr=SR, hop_length=base_config.hop_length, ax=ax, vmin=-1, vmax=1, title=label)
 freqs = np.geomspace(20, SR / 2 - 10, 400)
 ax = fig.add_subplot(grid[1, :2])
@@ -314,7 +309,7 @@ pd.DataFrame(stage_rows).set_index("chain up to").round(3)
 # differently levelled microphone, half of the seed's problem (its fix added amplitude normalisation and a lower
 # silence threshold), is already taken care of. The loud fan (`LAPTOP_LOUD_FAN`) does collapse it, to 65.7 % with 58 %
 # of the music called noise; the sweeps below show where, and that the chain alone, without any noise, does it too
-# once it is severe enough. (With session 1's weaker base model, 91 % on the phone, the loud fan sent every music
+# once it is severe enough. (With the project's first, weaker base model, 91 % on the phone, the loud fan sent every music
 # window to noise: how hard a device breaks a model depends on the model as much as on the device.)
 
 # %% [markdown]
@@ -367,10 +362,10 @@ for name, group in sweeps.groupby("sweep", sort=False):
 # %% [markdown]
 # ## 3. The seed's fix: fine-tune on half phone, half laptop data
 # The seed recorded 50+ laptop clips, froze the convolutional layers and retrained the classifier at lr 1e-4 for 20
-# epochs on a 50/50 mix of smartphone and laptop data. Here: `FT_CLIPS` training-split clips (half music, half noise)
+# epochs on a 50/50 mix of smartphone and laptop data. Here: `RECIPE.ft_clips` (50) training-split clips (half music, half noise)
 # "recorded" by the simulated laptop; batches drawn half from the phone training clips and half from those laptop clips
-# (`devices.MixedWindows`); lr 1e-4, 20 epochs, through the project's one training loop (`train.fit`, which keeps the
-# epoch with the best validation score on phone and laptop validation windows together). `devices.finetune_for_device`
+# (`finetune.MixedWindows`); lr 1e-4, 20 epochs, through the project's one training loop (`train.fit`, which keeps the
+# epoch with the best validation score on phone and laptop validation windows together). `finetune.finetune_for_device`
 # is that recipe, in two variants:
 #
 # - **the seed's**: the convolutional body of `music-noise` frozen, with its BatchNorm statistics (`models.freeze_base`);
@@ -383,24 +378,23 @@ for name, group in sweeps.groupby("sweep", sort=False):
 # Part 5 runs the same function on clips from a folder.
 
 # %%
-phone_val_windows, phone_val_table = eval_windows(record(splits["val"], PHONE), CLASSES, N)
-laptop_val_windows, laptop_val_table = eval_windows(record(splits["val"], LAPTOP), CLASSES, N)
-ft_val_windows = np.concatenate([phone_val_windows, laptop_val_windows])
-ft_val_labels = np.concatenate([phone_val_table["label"], laptop_val_table["label"]])
+phone_val_windows, phone_val_table = RECIPE.recorded_windows(splits["val"], PHONE, N)
+laptop_val_windows, laptop_val_table = RECIPE.recorded_windows(splits["val"], LAPTOP, N)
+ft_val_windows, ft_val_labels = join_windows((phone_val_windows, phone_val_table), (laptop_val_windows, laptop_val_table))
 phone_train = record(splits["train"], PHONE)
-laptop_pool = record(select_clips(splits["train"], max(max(CURVE_CLIPS), FT_CLIPS), CLASSES, seed=SEED), LAPTOP)
-laptop_clips = select_clips(laptop_pool, FT_CLIPS, CLASSES, seed=SEED)
+laptop_pool = RECIPE.laptop_pool(splits["train"], max(max(CURVE_CLIPS), RECIPE.ft_clips))  # the learning curve's too
+laptop_clips = RECIPE.select(laptop_pool, RECIPE.ft_clips)
 print(f"fine-tuning on {len(laptop_clips)} laptop clips "
       f"({(laptop_clips.table['class'] == 'music').sum()} music, {(laptop_clips.table['class'] == 'noise').sum()} noise, "
       f"{np.diff(laptop_clips.offsets).sum() / SR / 60:.1f} min) + {len(phone_train)} phone clips")
 
 
 def finetune(model, config, device_clips, *, train_body: bool):
-    """``devices.finetune_for_device`` with this notebook's settings; returns (model, history, seconds)."""
+    """``finetune.finetune_for_device`` with the recipe's settings; returns (model, history, seconds)."""
     t0 = time.perf_counter()
     tuned, history = finetune_for_device(model, FeatureExtractor(config), phone_train, device_clips, ft_val_windows,
-                                         ft_val_labels, CLASSES, num_epochs=FT_EPOCHS, lr=WHOLE_LR if train_body else FT_LR,
-                                         windows_per_epoch=FT_WINDOWS_PER_EPOCH, train_body=train_body, seed=SEED)
+                                         ft_val_labels, CLASSES, seed=RECIPE.seed,
+                                         **RECIPE.finetune_settings(train_body=train_body))
     return tuned, history, time.perf_counter() - t0
 
 
@@ -445,14 +439,13 @@ print(f"for scale: the phone-trained model gets {pct(before['phone']['accuracy']
 # %%
 laptop_choice = max(finetuned, key=lambda k: finetuned[k][1]["val_bal_acc"].max())
 laptop_model, laptop_history, laptop_seconds = finetuned[laptop_choice]
-laptop_path = save_checkpoint(
-    ckpt_dir / "music-noise-laptop.pt", laptop_model, model_name=base_ckpt.model_name, class_names=CLASSES,
-    feature_config=base_config, model_kwargs=base_ckpt.model_kwargs,
+laptop_path = save_device_checkpoint(
+    ckpt_dir / "music-noise-laptop.pt", laptop_model, base_ckpt,
     train_summary={"recipe": f"fine-tuned from music-noise ({laptop_choice}) on 50 % phone + 50 % laptop windows",
                    "base": "music-noise", "laptop_clips": len(laptop_clips), "device": "devices.LAPTOP (simulated)",
-                   "device_seed": LAPTOP_SEED, "num_epochs": FT_EPOCHS,
-                   "lr": WHOLE_LR if laptop_choice == "whole network" else FT_LR,
-                   "windows_per_epoch": FT_WINDOWS_PER_EPOCH, "seconds": round(laptop_seconds, 1),
+                   "device_seed": RECIPE.device_seed, "num_epochs": RECIPE.ft_epochs,
+                   "lr": RECIPE.finetune_settings(train_body=laptop_choice == "whole network")["lr"],
+                   "windows_per_epoch": RECIPE.ft_windows_per_epoch, "seconds": round(laptop_seconds, 1),
                    "val_bal_acc": float(laptop_history["val_bal_acc"].max())},
     metrics={"test": after[laptop_choice]["phone"]["metrics"], "test_laptop": after[laptop_choice]["laptop"]["metrics"],
              "summary": {k: {m: v[m] for m in columns} for k, v in after[laptop_choice].items()}})
@@ -474,8 +467,8 @@ print(f"saved {laptop_path.name}: {laptop_choice}")
 # Three models: both ideas together, and each alone to see what it does. `music-noise-robust` is the one of the two
 # augmentation-trained models (both ideas, or random devices alone) with the better validation score, the same rule
 # that picks `music-noise-laptop` in part 3. Each starts from the phone-trained `music-noise` of notebook 02 and is
-# trained on with its loop for `ROBUST_EPOCHS` ×
-# `ROBUST_WINDOWS_PER_EPOCH` windows at lr `ROBUST_LR` (with `per_freq`, the network relearns its input scale). Their
+# trained on with its loop (`finetune.train_robust`) for `RECIPE.robust_epochs` × `RECIPE.robust_windows_per_epoch`
+# windows (16 × 2,048) at lr `RECIPE.robust_lr` (1e-3; with `per_freq`, the network relearns its input scale). Their
 # validation windows (for choosing the epoch) are phone windows plus windows through random devices: **never the
 # laptop**. Starting from the phone model instead of from scratch was chosen on that validation score
 # (docs/experiments.md: 0.897 vs 0.876 for both ideas together, 0.945 vs 0.866 for random devices alone). They are
@@ -484,30 +477,19 @@ print(f"saved {laptop_path.name}: {laptop_choice}")
 # split's own noise recordings mixed under its music at 5 dB SNR, a kind of noise no device simulation adds).
 
 # %%
-val_random = random_device_clips(splits["val"], seed=SEED, classes=CLASSES)
-random_val_windows, random_val_table = eval_windows(val_random, CLASSES, N)
-robust_val_windows = np.concatenate([phone_val_windows, random_val_windows])
-robust_val_labels = np.concatenate([phone_val_table["label"], random_val_table["label"]])
+random_val_windows, random_val_table = RECIPE.random_device_windows(splits["val"], N)
+robust_val_windows, robust_val_labels = join_windows((phone_val_windows, phone_val_table),
+                                                     (random_val_windows, random_val_table))
 per_freq_config = FeatureConfig(normalization="per_freq")
 
-
-def train_robust(config: FeatureConfig, transform):
-    """The phone-trained model trained on with notebook 02's loop, ROBUST_EPOCHS x ROBUST_WINDOWS_PER_EPOCH windows;
-    (model, history, seconds)."""
-    model = copy.deepcopy(base)
-    train_set = TrainWindows(splits["train"], CLASSES, N, windows_per_epoch=ROBUST_WINDOWS_PER_EPOCH,
-                             transform=transform, seed=SEED)
-    t0 = time.perf_counter()
-    history = fit(model, FeatureExtractor(config), train_set, robust_val_windows, robust_val_labels,
-                  config=TrainConfig(num_epochs=ROBUST_EPOCHS, lr=ROBUST_LR, patience=ROBUST_EPOCHS, seed=SEED), progress=False)
-    return model.eval(), history, time.perf_counter() - t0
-
-
 trained = {}
-for name, config, transform in [("per_freq + random devices", per_freq_config, RandomDevice(sr=SR, p=0.8)),
-                                ("random devices only (max_db)", base_config, RandomDevice(sr=SR, p=0.8)),
-                                ("per_freq only", per_freq_config, None)]:
-    model, history, seconds = train_robust(config, transform)
+for name, config, random_devices in [("per_freq + random devices", per_freq_config, True),
+                                     ("random devices only (max_db)", base_config, True),
+                                     ("per_freq only", per_freq_config, False)]:
+    t0 = time.perf_counter()
+    model, history = train_robust(base, FeatureExtractor(config), splits["train"], robust_val_windows, robust_val_labels,
+                                  CLASSES, seed=RECIPE.seed, **RECIPE.robust_settings(random_devices=random_devices))
+    seconds = time.perf_counter() - t0
     trained[name] = (model, config, history)
     print(f"{name}: {seconds:.0f} s, best epoch {int(history['val_bal_acc'].idxmax()) + 1}, "
           f"validation balanced accuracy {history['val_bal_acc'].max():.3f} (phone + random devices)")
@@ -558,12 +540,12 @@ print(f"music-noise-robust = {robust_choice} (validation: " + ", ".join(f"{k} {v
 print(f"music-noise-robust, no laptop data at all: laptop {pct(robust_scores['laptop']['accuracy'])} "
       f"(95 % interval {ci(robust_scores['laptop'])}; target >= 93 %: {'met' if robust_scores['laptop']['accuracy'] >= 0.93 else 'NOT met'}), "
       f"phone {pct(robust_scores['phone']['accuracy'])}")
-robust_path = save_checkpoint(
-    ckpt_dir / "music-noise-robust.pt", robust, model_name="mel_cnn", class_names=CLASSES, feature_config=robust_config,
+robust_path = save_device_checkpoint(
+    ckpt_dir / "music-noise-robust.pt", robust, base_ckpt, feature_config=robust_config,
     train_summary={"recipe": f"music-noise trained on, {robust_choice}, 80 % of windows through random devices",
                    "chosen_from": {k: round(v, 4) for k, v in robust_val.items()},
-                   "base": "music-noise", "num_epochs": ROBUST_EPOCHS, "windows_per_epoch": ROBUST_WINDOWS_PER_EPOCH,
-                   "lr": ROBUST_LR,
+                   "base": "music-noise", "num_epochs": RECIPE.robust_epochs,
+                   "windows_per_epoch": RECIPE.robust_windows_per_epoch, "lr": RECIPE.robust_lr,
                    "validation": "phone + random-device windows (no laptop)",
                    "val_bal_acc": float(robust_history["val_bal_acc"].max()), "epochs_run": int(len(robust_history))},
     metrics={"test": robust_scores["phone"]["metrics"], "test_laptop": robust_scores["laptop"]["metrics"],
@@ -575,15 +557,15 @@ print("saved", robust_path.name)
 # ### 4b. How many laptop clips does fine-tuning need?
 # The whole-network recipe of part 3 with 0 (no fine-tuning), a handful, and more laptop clips (nested selections: the
 # 5 clips are among the 10), starting from the phone-trained model; the seed's frozen-body recipe and the robust model
-# fine-tuned the same way are marked at `FT_CLIPS` clips.
+# fine-tuned the same way are marked at `RECIPE.ft_clips` clips.
 
 # %%
 curve_rows = [{"laptop clips": 0, "laptop accuracy": before["laptop"]["accuracy"], "phone accuracy": before["phone"]["accuracy"]}]
 for n_clips in [n for n in CURVE_CLIPS if n > 0]:
-    if n_clips == FT_CLIPS:
+    if n_clips == RECIPE.ft_clips:
         r = after["whole network"]
     else:
-        m = finetune(base, base_config, select_clips(laptop_pool, n_clips, CLASSES, seed=SEED), train_body=True)[0]
+        m = finetune(base, base_config, RECIPE.select(laptop_pool, n_clips), train_body=True)[0]
         r = {"laptop": score(m, base_config, laptop_test), "phone": score(m, base_config, phone_test)}
     curve_rows.append({"laptop clips": n_clips, "laptop accuracy": r["laptop"]["accuracy"], "phone accuracy": r["phone"]["accuracy"]})
 curve = pd.DataFrame(curve_rows)
@@ -592,9 +574,9 @@ results["music-noise-robust + fine-tuned (whole network)"] = condition_row(robus
 fig, ax = plt.subplots(figsize=(7.5, 3.6))
 ax.plot(curve["laptop clips"], curve["laptop accuracy"], "-o", label="phone-trained + fine-tuning: laptop")
 ax.plot(curve["laptop clips"], curve["phone accuracy"], "--", color="tab:blue", alpha=0.6, label="... : phone")
-ax.plot([FT_CLIPS], [after["seed's recipe (frozen body)"]["laptop"]["accuracy"]], "s", color="tab:red",
+ax.plot([RECIPE.ft_clips], [after["seed's recipe (frozen body)"]["laptop"]["accuracy"]], "s", color="tab:red",
         label="seed's recipe (frozen body): laptop")
-ax.plot([0, FT_CLIPS], [results[robust_choice]["laptop"], results["music-noise-robust + fine-tuned (whole network)"]["laptop"]],
+ax.plot([0, RECIPE.ft_clips], [results[robust_choice]["laptop"], results["music-noise-robust + fine-tuned (whole network)"]["laptop"]],
         "-^", color="tab:green", label="music-noise-robust (+ fine-tuning): laptop")
 ax.axhline(0.95, color="grey", lw=0.6, ls=":")
 ax.set_xscale("symlog", linthresh=1)
@@ -622,7 +604,7 @@ g = gains["laptop"]
 both, aug, norm = g["per_freq + random devices"], g["random devices only (max_db)"], g["per_freq only"]
 frozen = g["fine-tuned, seed's recipe (frozen body)"]
 print(f"laptop, points over the phone-trained model: per_freq alone {norm:+.1f}, random devices alone {aug:+.1f}, "
-      f"both {both:+.1f} (interaction {both - norm - aug:+.1f}); fine-tuning with {FT_CLIPS} laptop clips: "
+      f"both {both:+.1f} (interaction {both - norm - aug:+.1f}); fine-tuning with {RECIPE.ft_clips} laptop clips: "
       f"frozen body {frozen:+.1f}, whole network {g['fine-tuned, whole network']:+.1f}; "
       f"robust + whole-network fine-tuning {g['music-noise-robust + fine-tuned (whole network)']:+.1f}")
 u = gains["mean unseen"]
@@ -635,7 +617,7 @@ print(f"unseen conditions (mean), points: per_freq alone {u['per_freq only']:+.1
 # The targets are single numbers on 107 test clips (169 windows), from one training run each. Two things move them
 # that have nothing to do with the recipe: *which* clips happen to be in the test split, and the training seed. The
 # first is measured here, by resampling the test clips (all windows of a clip stay together: they share one
-# recording); the second by rerunning the fixed recipes with other seeds (`scripts/seed_spread.py`, below).
+# recording); the second by rerunning the fixed recipes with other seeds (`experiments/seed_spread.py`, below).
 
 # %%
 interval_rows = {}
@@ -650,7 +632,7 @@ pd.DataFrame(interval_rows).T
 # %% [markdown]
 # The intervals are wide. In the reference run `music-noise-laptop`'s 92.3 % on the laptop has a 95 % interval of
 # 86.9-96.9 %, `music-noise-robust`'s 93.5 % one of 88.2-97.7 %: both targets lie inside them, and so do scores 5
-# points lower. One test split of this size cannot tell 92 % from 95 %. The training seed moves the numbers by as much (`scripts/seed_spread.py`: the same recipes, the same data
+# points lower. One test split of this size cannot tell 92 % from 95 %. The training seed moves the numbers by as much (`experiments/seed_spread.py`: the same recipes, the same data
 # and epoch choice, only the seed changed; seed 0 is this notebook's run and reproduces it exactly; docs/experiments.md):
 #
 # | recipe | seed | laptop | phone | loud fan |
@@ -668,7 +650,7 @@ pd.DataFrame(interval_rows).T
 #
 # **Is the validation caveat of part 1 to blame?** Every validation window here is a recording of a clip the refit
 # `music-noise` has trained on, so choosing epochs on it could favour models that stay close to the base.
-# `scripts/clean_dev.py` reruns the recipes from notebook 02's *train-only* model, for which the validation split is
+# `experiments/clean_dev.py` reruns the recipes from notebook 02's *train-only* model, for which the validation split is
 # truly unseen, and watches every device on validation each epoch: whole-network fine-tuning peaks there at epoch 3
 # (this notebook picked epoch 2) and then declines (laptop 86.8 % → 82.4 % by epoch 20, phone 93.1 → 86.8 %): picking an
 # early epoch is right, not an artefact of the caveat. The two robust variants tie on clean validation (0.863 with
@@ -687,7 +669,7 @@ pd.DataFrame(interval_rows).T
 #
 # Without a microphone (as when this notebook is executed headless) the recorder says so and records nothing, and the
 # fine-tuning cell uses simulated laptop clips written to `data/devices/simulated_laptop/` instead, so the whole path
-# (folder → `devices.load_device_clips` → `devices.finetune_for_device` → scores) still runs.
+# (folder → `devices.load_device_clips` → `finetune.finetune_on_recordings` → scores) still runs.
 
 # %%
 available, why = input_device_status()
@@ -705,16 +687,16 @@ if min(own_counts.values()) >= MIN_OWN_CLIPS:
     print(f"fine-tuning on your recordings in data/devices/{DEVICE_NAME}/: {own_counts}")
 else:
     folder, simulated = devices_dir() / ("simulated_laptop_quick" if QUICK else "simulated_laptop"), True
-    session = record(select_clips(splits["train"], 2 * RECORD_CLIPS, CLASSES, seed=SEED + 5), LAPTOP, seed=LAPTOP_SEED + 5)
-    written = write_device_clips(session, folder)
+    recordings = record(select_clips(splits["train"], 2 * RECORD_CLIPS, CLASSES, seed=RECIPE.seed + 5), LAPTOP,
+                        seed=RECIPE.device_seed + 5)
+    written = write_device_clips(recordings, folder)
     print(f"{own_counts} clips of your own (fewer than {MIN_OWN_CLIPS} per class): wrote {len(written)} simulated laptop "
           f"clips to data/devices/{folder.name}/ instead")
 device_clips = load_device_clips(folder, CLASSES, sr=SR)
 # Every 4th clip of the device is held out, to see how the fine-tuned model does on recordings it did not train on.
 own_body = laptop_choice == "whole network"  # the variant part 3 chose on validation
 own = finetune_on_recordings(base, base_extractor, phone_train, phone_val_windows, phone_val_table["label"], device_clips,
-                             CLASSES, hold_out_every=4, num_epochs=FT_EPOCHS, lr=WHOLE_LR if own_body else FT_LR,
-                             windows_per_epoch=FT_WINDOWS_PER_EPOCH, train_body=own_body, seed=SEED)
+                             CLASSES, hold_out_every=4, seed=RECIPE.seed, **RECIPE.finetune_settings(train_body=own_body))
 own_model, own_train, own_test = own.model, own.train_clips, own.held_out_clips
 own_rows = {"phone-trained (02)": base, f"fine-tuned on {folder.name}": own_model}
 own_results = pd.DataFrame({
@@ -728,15 +710,14 @@ own_results.round(3)
 # %% [markdown]
 # With your own clips, the model is saved next to them as `data/devices/<device>/music-noise-<device>.pt`, usable
 # with `python -m audioclf_lib classify --model data/devices/<device>/music-noise-<device>.pt FILE`. The same
-# fine-tuning (`devices.finetune_on_recordings`) runs outside Jupyter as
+# fine-tuning (`finetune.finetune_on_recordings`) runs outside Jupyter as
 # `python -m audioclf_lib finetune data/devices/<device>`, with the corpus' own clips as the base data.
 
 # %%
 if not simulated:
-    own_path = save_checkpoint(folder / f"music-noise-{DEVICE_NAME}.pt", own_model, model_name=base_ckpt.model_name,
-                               class_names=CLASSES, feature_config=base_config, model_kwargs=base_ckpt.model_kwargs,
-                               train_summary={"recipe": "finetune_for_device on your recordings", "base": "music-noise",
-                                              "clips": own_counts})
+    own_path = save_device_checkpoint(folder / f"music-noise-{DEVICE_NAME}.pt", own_model, base_ckpt,
+                                      train_summary={"recipe": "finetune_for_device on your recordings",
+                                                     "base": "music-noise", "clips": own_counts})
     print("saved", own_path)
 else:
     print("simulated clips only: nothing saved")
@@ -758,13 +739,13 @@ else:
 #   (−0.6 points, within the 1-point budget; bundled as `music-noise-laptop`). The laptop stays short of the 95 %
 #   target (**not met**, by 5 windows), and the learning curve is flat beyond 10 clips (92.3 % with 10, 25 and 50 clips,
 #   91.7 % with 100). The information is there: a model trained from scratch with every training clip heard through
-#   this laptop, fresh noise every window, reaches 95.9 % on it (phone 95.3 %; `scripts/laptop_oracle.py`,
+#   this laptop, fresh noise every window, reaches 95.9 % on it (phone 95.3 %; `experiments/laptop_oracle.py`,
 #   docs/experiments.md). Fifty recordings of one device are not every training clip through it. Seven other recipes
-#   (docs/experiments.md, session 6: other mixes, learning rates, lengths, the robust model as the start, robust
+#   (docs/experiments.md, "Fine-tuning for the laptop": other mixes, learning rates, lengths, the robust model as the start, robust
 #   training with the laptop recordings in it) score within a few windows of this one on validation, and none that was
 #   also scored on test averages 95 % on the laptop over seeds (best: 92.9 %). Ten times the data (all 509 training
 #   clips recorded once through the laptop) averages 93.3 % over three seeds and costs the phone 1.7 points; averaging
-#   the bundled models' probabilities reaches 93.5 % (docs/experiments.md, session 7).
+#   the bundled models' probabilities reaches 93.5 % (docs/experiments.md, "Ten times the recordings, averaged models").
 # - **No fine-tuning at all**: the phone model trained on through random simulated devices, with its own front end,
 #   gives **93.5 %** on the laptop without a single laptop recording (more than fine-tuning on 50 of them), 84.6 % on
 #   the loud-fan laptop (+18.9 points) and keeps 95.3 % on the phone (−1.8 points). Bundled as `music-noise-robust`
@@ -781,7 +762,7 @@ else:
 #   (86.9-96.9 % for `music-noise-laptop`, 88.2-97.7 % for `music-noise-robust`), and over training seeds the
 #   recipes average 90.8 % (fine-tuning, five seeds, phone −1.0 points on average) and 94.0 % (`music-noise-robust`,
 #   five seeds) on the laptop: the fine-tuning target is missed on average by 4 points, the robust one met by 1. A clean
-#   rerun from a train-only base (`scripts/clean_dev.py`) shows the contaminated validation is not what holds
+#   rerun from a train-only base (`experiments/clean_dev.py`) shows the contaminated validation is not what holds
 #   fine-tuning back.
 # - **Your own microphone**: record clips per class with the widget, fine-tune with the same function (executed here on
 #   simulated laptop clips written to a device folder: 15 clips lift the simulated laptop test from 87.6 % to 91.7 %).
