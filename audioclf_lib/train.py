@@ -60,6 +60,10 @@ class TrainConfig:
     #: instead of the raw weights: with random augmented windows the raw weights' validation score
     #: swings by several points from epoch to epoch. 0 disables it.
     ema_decay: float = 0.99
+    #: Mixup (Zhang et al. 2018) on waveforms: each batch is mixed with a shuffled copy of itself,
+    #: ``lam * y + (1 - lam) * y[perm]`` with ``lam ~ Beta(alpha, alpha)`` (folded to >= 0.5), and the loss
+    #: weighted alike. 0 disables it (and then it draws no random number).
+    mixup_alpha: float = 0.0
     #: Which weights :func:`fit` returns: ``"best"`` (the epoch with the best validation score) or
     #: ``"last"`` (the final epoch: for a refit on train + val, where validation is no longer held out).
     keep: str = "best"
@@ -72,6 +76,14 @@ class TrainConfig:
 def _batch_features(extractor: FeatureExtractor, y: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return extractor(y)
+
+
+def _mixup_draw(alpha: float, batch_size: int, gen: torch.Generator) -> tuple[float, torch.Tensor]:
+    """Mixup's weight ``lam`` ~ Beta(alpha, alpha), folded to >= 0.5 (the batch's own labels stay the major
+    ones), and the permutation pairing each example with another; both from ``gen`` (reproducible, resumable)."""
+    beta_seed = int(torch.randint(2**62, (1,), generator=gen))  # torch has no seeded Beta sampler
+    lam = float(np.random.default_rng(beta_seed).beta(alpha, alpha))
+    return max(lam, 1.0 - lam), torch.randperm(batch_size, generator=gen)
 
 
 def predict_proba(model: AudioClassifier, X: np.ndarray | torch.Tensor, *, extractor: FeatureExtractor | None = None,
@@ -224,12 +236,18 @@ def fit(
         total_loss, correct, seen = 0.0, 0, 0
         for yb, lb in tqdm(loader, desc=f"epoch {epoch + 1}/{config.num_epochs}", leave=False, disable=not progress):
             yb, lb = yb.to(device, non_blocking=True), lb.to(device, non_blocking=True)
+            lam, perm = 1.0, None
+            if config.mixup_alpha > 0:
+                lam, perm = _mixup_draw(config.mixup_alpha, len(lb), gen)
+                yb = lam * yb + (1.0 - lam) * yb[perm.to(device)]
             xb = _batch_features(extractor, yb)
             if config.spec_augment:
                 xb = spec_augment(xb, generator=gen)
             with torch.autocast(device.type, enabled=use_amp):
                 logits = model(xb)
                 loss = loss_fn(logits.float(), lb)
+                if perm is not None:
+                    loss = lam * loss + (1.0 - lam) * loss_fn(logits.float(), lb[perm.to(device)])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -407,6 +425,7 @@ def train_classifier(
     model_kwargs: dict | None = None,
     transform=None,
     augment=None,
+    balance: str = "clip",
     refit: bool = False,
     device: torch.device | str | None = None,
     progress: bool = True,
@@ -437,7 +456,7 @@ def train_classifier(
         Random training windows per epoch.
     model_kwargs : dict or None
         Passed to :func:`~audioclf_lib.models.build_model` and saved with the checkpoint.
-    transform, augment
+    transform, augment, balance
         As for :class:`~audioclf_lib.windows.TrainWindows`.
     refit : bool
         See above.
@@ -470,7 +489,7 @@ def train_classifier(
         train_config = replace(train_config, keep="last")
     train_set = TrainWindows(train_clips, class_names, feature_config.window_samples, windows_per_epoch=windows_per_epoch,
                              augment=augment if augment is not None else WaveAugment(), transform=transform,
-                             seed=train_config.seed)
+                             seed=train_config.seed, balance=balance)
     val_windows, val_table, _ = eval_set(splits["val"], "val", feature_config, class_names, with_features=False)
     history = fit(model, extractor, train_set, val_windows, val_table["label"].to_numpy(), config=train_config,
                   device=device, progress=progress)
@@ -479,6 +498,8 @@ def train_classifier(
     summary = {
         "train_config": asdict(train_config),
         "windows_per_epoch": windows_per_epoch,
+        **({"augment": asdict(augment)} if augment is not None else {}),
+        **({"balance": balance} if balance != "clip" else {}),
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_bal_acc"].idxmax()) + 1 if len(history) else 0,
         "trained_on": "train + val (refit, last epoch kept)" if refit else "train (best validation epoch kept)",

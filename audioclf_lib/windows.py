@@ -48,11 +48,16 @@ class TrainWindows(Dataset):
         Probability that a clip shorter than a window is joined with more clips of its class
         (otherwise it is wrapped).
     seed : int
+    balance : {"clip", "source"}
+        Within a class, ``"clip"`` draws clips in proportion to their length (capped at 4 windows);
+        ``"source"`` first draws one of the class's sources uniformly, then a clip of it that way,
+        so that one large source (a game's 300 tracks) cannot dominate a class. Needs a ``source``
+        column in ``clips.table``.
 
     Raises
     ------
     ValueError
-        A class of ``class_names`` has no clip in ``clips``.
+        A class of ``class_names`` has no clip in ``clips``, or ``balance`` is unknown.
 
     Notes
     -----
@@ -72,7 +77,10 @@ class TrainWindows(Dataset):
         background_class: str | None = "noise",
         p_concat: float = 0.7,
         seed: int = 0,
+        balance: str = "clip",
     ):
+        if balance not in ("clip", "source"):
+            raise ValueError(f"balance={balance!r}; expected 'clip' or 'source'")
         self.clips = clips
         self.class_names = list(class_names)
         self.n = window_samples
@@ -91,6 +99,10 @@ class TrainWindows(Dataset):
                 raise ValueError(f"no training clips of class {name!r}")
             self.by_class.append(idx)
             w = np.minimum(lengths[idx], window_samples * 4).astype(np.float64)  # long tracks: capped weight
+            if balance == "source":  # each source's clips share one equal part of the class
+                sources = clips.table["source"].to_numpy()[idx]
+                totals = {src: w[sources == src].sum() for src in np.unique(sources)}
+                w = w / np.array([totals[src] for src in sources])
             self.weights.append(w / w.sum())
         bg = np.flatnonzero(clips.table["class"].to_numpy() == background_class) if background_class else np.array([])
         self.background = bg
