@@ -3,6 +3,7 @@
     nice -n 10 python experiments/source_cv.py --task music-noise
     nice -n 10 python experiments/source_cv.py --task music-speech-noise
     python experiments/source_cv.py --task music-noise --only-fold 0 --epochs 1   # time one fold
+    python experiments/source_cv.py --task music-speech-noise --epochs 8 --windows-per-epoch 2048 --variant reverb
 
 The recipe is notebook 02's: ``mel_cnn`` on the default log-mel front end, 30 epochs of 4096 random 5-s windows,
 AdamW 2e-3, patience 10, seed 0. ``music-noise`` is refit on its training + validation sources for all epochs
@@ -15,6 +16,10 @@ Writes ``experiments/results/source_cv_<task>.json``: the recipe, the command an
 per-source table worst first, every clip's prediction, and the bundled checkpoint's in-source test scores
 (``load_checkpoint(task).metrics``) for comparison. Each finished fold is kept under
 ``data/cache/source_cv/`` so an interrupted run resumes; ``--only-fold`` runs write only there.
+
+``--variant`` trains one of the ablation's variants (:data:`VARIANTS`: each augmentation alone, all of them, mixup,
+source-balanced sampling, a wider network) and writes ``experiments/results/ablation/`` instead;
+``experiments/ablation_table.py`` puts those files side by side.
 """
 from __future__ import annotations
 
@@ -37,12 +42,26 @@ from audioclf_lib.checkpoint import load_checkpoint
 from audioclf_lib.config import REPO_ROOT, FeatureConfig, cache_dir
 from audioclf_lib.crossval import (cross_validate, cv_metrics, per_fold_table, per_source_table, recipe_train_fn,
                                    source_folds)
+from audioclf_lib.augment import WaveAugment
 from audioclf_lib.data import ClipSet
 from audioclf_lib.train import TrainConfig
 
 #: Notebook 02's two mel_cnn models: classes and whether the final fit is a refit on train + val.
 TASKS = {"music-noise": {"classes": ["music", "noise"], "refit": True},
          "music-speech-noise": {"classes": ["music", "speech", "noise"], "refit": False}}
+
+#: The ablation's training variants (``--variant``): what each changes from notebook 02's recipe.
+VARIANTS = {
+    "baseline": {},
+    "reverb": {"augment": WaveAugment(p_reverb=0.3)},
+    "eq": {"augment": WaveAugment(p_eq=0.3)},
+    "codec": {"augment": WaveAugment(p_codec=0.3)},
+    "mixup": {"mixup_alpha": 0.4},
+    "source-balance": {"balance": "source"},
+    "robust": {"augment": WaveAugment.robust()},
+    "all": {"augment": WaveAugment.robust(), "mixup_alpha": 0.4, "balance": "source"},
+    "wide": {"model_kwargs": {"channels": (24, 48, 96, 192)}},
+}
 RESULTS = REPO_ROOT / "experiments" / "results"
 
 
@@ -96,18 +115,30 @@ def git_commit() -> str:
 def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, commit: str) -> dict | None:
     classes, refit = TASKS[task]["classes"], TASKS[task]["refit"]
     feature_config = FeatureConfig()
-    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=args.seed)
-    recipe = {"model": "mel_cnn", "model_kwargs": {}, "feature_config": feature_config.to_dict(),
+    variant = VARIANTS[args.variant]
+    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=args.seed,
+                               mixup_alpha=variant.get("mixup_alpha", 0.0))
+    model_kwargs = variant.get("model_kwargs", {})
+    augment, balance = variant.get("augment"), variant.get("balance", "clip")
+    recipe = {"model": "mel_cnn", "model_kwargs": model_kwargs, "feature_config": feature_config.to_dict(),
               "train_config": asdict(train_config), "windows_per_epoch": args.windows_per_epoch, "refit": refit,
+              **({"variant": args.variant} if args.variant != "baseline" else {}),
+              **({"augment": asdict(augment)} if augment is not None else {}),
+              **({"balance": balance} if balance != "clip" else {}),
               "n_folds": args.folds, "fold_seed": args.seed, "val_fraction": args.val_fraction,
               "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
-    key = hashlib.sha1(json.dumps({**recipe, "clips": sorted(clips.table["path"])}, sort_keys=True).encode()).hexdigest()[:8]
+    # mixup_alpha joined TrainConfig after the first runs: left out of the key at 0 so their folds still count
+    keyed = {**recipe, "train_config": {k: v for k, v in recipe["train_config"].items()
+                                        if not (k == "mixup_alpha" and v == 0.0)}}
+    key = hashlib.sha1(json.dumps({**keyed, "clips": sorted(clips.table["path"])}, sort_keys=True,
+                                  default=_plain).encode()).hexdigest()[:8]
     store = cache_dir() / "source_cv" / f"{task}-{key}"
     store.mkdir(parents=True, exist_ok=True)
     keep = clips.table["class"].isin(classes).to_numpy()
     folds = source_folds(clips.table[keep], args.folds, seed=args.seed, classes=classes)
     train_fn = recipe_train_fn("mel_cnn", classes, feature_config, train_config=train_config,
-                               windows_per_epoch=args.windows_per_epoch, refit=refit, progress=False)
+                               windows_per_epoch=args.windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
+                               augment=augment, balance=balance, progress=False)
     todo = [args.only_fold] if args.only_fold is not None else range(args.folds)
     for fold in todo:
         if (store / f"fold{fold}.json").exists():
@@ -130,7 +161,7 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
         row.update({k: scores[k] for k in ("balanced_accuracy", "macro_f1")})
     cuts = [] if (args.epochs, args.windows_per_epoch) == (30, 4096) else \
         [f"{args.epochs} epochs of {args.windows_per_epoch} windows (notebook 02: 30 of 4096)"]
-    return {"task": task, "classes": classes, "started": started,
+    return {"task": task, "variant": args.variant, "classes": classes, "started": started,
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "commit": commit,
             "recipe": recipe, "cuts_from_notebook_02": cuts,
@@ -169,6 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-boot", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only-fold", type=int, default=None, help="run this fold only (timing); writes no result file")
+    parser.add_argument("--variant", choices=VARIANTS, default="baseline",
+                        help="a training variant of the ablation (default: notebook 02's recipe)")
+    parser.add_argument("--ablation", action="store_true",
+                        help="write to results/ablation/ (implied by --variant) instead of the headline result file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     started, commit = datetime.datetime.now().isoformat(timespec="seconds"), git_commit()  # what the run imports
@@ -180,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
         if result is None:
             continue
         RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"source_cv_{task}.json"
+        path = RESULTS / f"source_cv_{task}.json"  # the headline run
+        if args.ablation or args.variant != "baseline":
+            path = RESULTS / "ablation" / f"source_cv_{task}_{args.variant}_{args.epochs}x{args.windows_per_epoch}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
         print(report(result))
         print(f"wrote {path.relative_to(REPO_ROOT)}", flush=True)
