@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import (SILENCE_DBFS, AudioError, check_finite, fix_length, loud_level_dbfs, resample,
-                    segment, stream_blocks, to_mono)
+from .audio import SILENCE_DBFS, AudioError, check_finite, fix_length, loud_level_dbfs, resample, segment, to_mono
 from .checkpoint import Checkpoint, load_checkpoint
 from .features import FeatureExtractor
-from .runtime import default_device, release_free_memory
+from .runtime import default_device
+from .shards import FileWindows, WindowScores
 
 __all__ = ["Prediction", "Predictor", "SegmentedFile", "decide_window", "window_probabilities"]
 
@@ -325,7 +325,7 @@ class Predictor:
             As :meth:`predict_segments`, with a first ``path`` column.
         """
         n, hop = self._window_hop(window_seconds, hop_seconds)
-        stream = _FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration)
+        stream = FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration)
         tables = [self._score(windows, starts, n, stream.total) for windows, starts in stream]
         table = pd.concat(tables, ignore_index=True)
         table.insert(0, "path", str(path))
@@ -342,7 +342,9 @@ class Predictor:
         and the frames go through the policy's gate, smoothing and minimum durations
         (:class:`~audioclf_lib.segments.Segmenter`). Deciding per frame rather than per window puts a
         boundary where the evidence changes (a window straddling it counts for both sides) and lets a
-        silence shorter than a window show. Memory is bounded as in :meth:`predict_file`.
+        silence shorter than a window show. Memory is bounded as in :meth:`predict_file`. The two
+        halves are :meth:`window_scores` (which ``classify --dask`` runs per time shard) and
+        :meth:`segments_from_scores`.
 
         Parameters
         ----------
@@ -358,27 +360,88 @@ class Predictor:
         SegmentedFile
             ``windows`` (with the policy's per-window ``label``), ``segments``, ``duration_s``.
         """
-        from .segments import Segmenter, default_policy, frame_probabilities
+        scores = self.window_scores(path, policy=policy, block_seconds=block_seconds)
+        return self.segments_from_scores(scores, path=path, policy=policy)
 
-        policy = default_policy(self.config.window_seconds) if policy is None else policy
+    def window_scores(self, path: str | Path, *, policy=None, start: int = 0, stop: int | None = None,
+                      block_seconds: float = 60.0) -> WindowScores:
+        """Window probabilities and hop-frame levels of a file, or of its windows starting in ``[start, stop)``.
+
+        Command line: audioclf classify --dask (one time shard of a long file per task)
+
+        Parameters
+        ----------
+        path : str or Path
+            An audio file.
+        policy : DecisionPolicy, optional
+            Its window and hop (default: :func:`~audioclf_lib.segments.default_policy`).
+        start, stop : int
+            A shard in samples at the model's rate, on the hop grid (:func:`~audioclf_lib.shards.plan_shards`);
+            the shards of a file, merged by :func:`~audioclf_lib.shards.merge_scores`, give the
+            whole file's scores.
+        block_seconds : float
+            Decoded at a time (s).
+
+        Returns
+        -------
+        WindowScores
+            Rows ``start_s, end_s, level_dbfs, label (argmax), p_<class>``, frame levels, and the
+            file's length when the shard reached its end.
+        """
+        policy = self._policy(policy)
         n, hop = self._window_hop(policy.window_seconds, policy.hop_seconds or policy.window_seconds)
-        stream = _FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration,
-                              frame_levels=True)
+        stream = FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration,
+                             frame_levels=True, start=start, stop=stop)
         tables = [self._score(windows, starts, n, stream.total) for windows, starts in stream]
-        windows = pd.concat(tables, ignore_index=True)
+        if tables:
+            windows = pd.concat(tables, ignore_index=True)
+        else:  # a shard that starts beyond the end of the file (its length was an estimate)
+            windows = self._score(np.zeros((0, n), np.float32), np.zeros(0, np.int64), n, stream.total)
+            windows = windows.astype({"level_dbfs": np.float64, "label": object})
+        return WindowScores(windows, np.asarray(stream.levels, np.float64), stream.total if stream.at_end else None)
+
+    def segments_from_scores(self, scores: WindowScores, *, path: str | Path, policy=None) -> SegmentedFile:
+        """The decision policy over a whole file's :meth:`window_scores` (merged shards or one run).
+
+        Command line: audioclf classify --dask (the client merges a long file's shards)
+
+        Parameters
+        ----------
+        scores : WindowScores
+            Every window and frame of the file, in order, with its length (``end``).
+        path : str or Path
+            The file, as the ``path`` column of the window rows names it.
+        policy : DecisionPolicy, optional
+            As for :meth:`segment_file`.
+
+        Returns
+        -------
+        SegmentedFile
+            As :meth:`segment_file` gives.
+        """
+        from .segments import Segmenter, frame_probabilities
+
+        policy = self._policy(policy)
+        n, hop = self._window_hop(policy.window_seconds, policy.hop_seconds or policy.window_seconds)
+        windows = scores.windows.copy()
         sr = self.config.sample_rate
-        duration_s = stream.total / sr
+        duration_s = scores.end / sr
         probs = windows[[f"p_{c}" for c in self.class_names]].to_numpy(np.float64)
         frames = frame_probabilities(probs, windows["start_s"].to_numpy(), window_seconds=n / sr,
                                      frame_seconds=hop / sr, duration_s=duration_s)
         frame_policy = replace(policy, window_seconds=hop / sr, hop_seconds=hop / sr)
         segmenter = Segmenter(self.class_names, policy=frame_policy, silence_dbfs=self.silence_dbfs)
-        levels = np.asarray(stream.levels[: len(frames)], dtype=np.float64)
+        levels = np.asarray(scores.levels[: len(frames)], dtype=np.float64)
         segments = segmenter.segment(frames, levels, duration_s=duration_s, starts_s=np.arange(len(frames)) * hop / sr)
         window_segmenter = Segmenter(self.class_names, policy=policy, silence_dbfs=self.silence_dbfs)
         windows["label"] = window_segmenter.window_labels(probs, windows["level_dbfs"].to_numpy())[0]
         windows.insert(0, "path", str(path))
         return SegmentedFile(windows, segments, duration_s)
+
+    def _policy(self, policy):
+        from .segments import default_policy
+
+        return default_policy(self.config.window_seconds) if policy is None else policy
 
     def _window_hop(self, window_seconds: float | None, hop_seconds: float | None) -> tuple[int, int]:
         sr = self.config.sample_rate
@@ -427,51 +490,3 @@ class Predictor:
             return "silence", np.zeros(len(self.class_names))
         probs = table[[f"p_{c}" for c in self.class_names]].to_numpy().mean(axis=0)
         return self.class_names[int(probs.argmax())], probs
-
-
-class _FileWindows:
-    """Windows of a file decoded in blocks: iterate for ``(windows (k, n), starts (k,))`` batches.
-
-    Windows follow :func:`audioclf_lib.audio.segment` (every ``hop``; a trailing piece of at least
-    half a window is kept, wrapped; a short file gives one wrapped window), so a long file gives
-    the same windows as loading it whole. After the loop, ``total`` is the decoded length in
-    samples and, with ``frame_levels``, ``levels`` holds the loud level of every ``hop``-long frame
-    (the last, shorter frame included).
-    """
-
-    def __init__(self, path, sr: int, n: int, hop: int, block_seconds: float, *, check_length,
-                 frame_levels: bool = False):
-        self.path, self.sr, self.n, self.hop, self.block_seconds = path, sr, n, hop, block_seconds
-        self.check_length = check_length  # (path, n_samples) -> None, raises AudioError when too short
-        self.total = 0
-        self.levels: list[float] | None = [] if frame_levels else None
-
-    def __iter__(self):
-        n, hop = self.n, self.hop
-        buffer, buffer_start, next_start = np.zeros(0, np.float32), 0, 0
-        pending = np.zeros(0, np.float32)  # audio not yet cut into level frames
-        for block in stream_blocks(self.path, self.sr, block_seconds=self.block_seconds):
-            buffer = np.concatenate([buffer, block])
-            self.total += block.size
-            if self.levels is not None:
-                pending = self._add_levels(np.concatenate([pending, block]))
-            starts = np.arange(next_start, self.total - n + 1, hop)
-            if starts.size:
-                yield np.stack([buffer[s - buffer_start : s - buffer_start + n] for s in starts]), starts
-                next_start = int(starts[-1]) + hop
-            buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
-            buffer_start = max(buffer_start, next_start)
-            release_free_memory()
-        self.check_length(self.path, self.total)
-        if self.levels is not None and pending.size:
-            self.levels.append(loud_level_dbfs(pending))
-        first = next_start == 0
-        if first or (next_start < self.total and self.total - next_start >= n / 2):
-            tail = buffer if first else buffer[next_start - buffer_start :]
-            if tail.size:
-                yield fix_length(tail, n)[None], np.array([0 if first else next_start])
-
-    def _add_levels(self, audio: np.ndarray) -> np.ndarray:
-        whole = audio.size // self.hop * self.hop
-        self.levels.extend(loud_level_dbfs(frame) for frame in audio[:whole].reshape(-1, self.hop))
-        return audio[whole:]
