@@ -2,7 +2,9 @@
 
 Each run starts 2 worker processes (one thread each), so the tests fit the 2-core CI machine: four
 20-40 s files cut from the starter clips, a bad file among them, a worker killed mid-run, an
-interrupted run resumed. Worker plugins (defined here) kill or slow a worker at a chosen moment.
+interrupted run resumed; a 2-minute file cut into 24-s time shards (--shard-minutes 0.4), its rows
+and segments against the serial run's, and an interrupted sharded run resumed. Worker plugins
+(defined here) kill, slow or count tasks at a chosen moment.
 """
 import os
 import signal
@@ -193,3 +195,96 @@ def test_dask_usage_errors(batch):
         assert proc.returncode == 2 and says in proc.stderr
     proc = cli(batch[0], "--dask", "local:2", "--jobs", "2")
     assert proc.returncode == 2 and "alternatives" in proc.stderr
+    proc = cli(batch[0], "--shard-minutes", "1")
+    assert proc.returncode == 2 and "give --dask too" in proc.stderr
+    proc = cli(batch[0], "--dask", "local:2", "--shard-minutes", "0")
+    assert proc.returncode == 2 and "--shard-minutes=0.0 must be > 0" in proc.stderr
+
+
+# -- a long file cut into time shards -------------------------------------------------------------------
+
+SHARD = ["--shard-minutes", "0.4"]  # 24 s: the long file below is 5 shards
+
+
+@pytest.fixture(scope="module")
+def long_file(tmp_path_factory):
+    """About 2 minutes at 16 kHz: four times music (10 s), speech (eight ~1-s clips), noise (10 s)."""
+    root = tmp_path_factory.mktemp("dask-long")
+    parts = []
+    for k in range(4):
+        parts += [("music", 4 + k)] + [("speech", 8 * k + j) for j in range(8)] + [("noise", 4 + k)]
+    y = np.concatenate([sf.read(starter_clip(cls, i), dtype="float32")[0] for cls, i in parts])
+    assert 96 < y.size / SR < 120
+    return write_wav(root / "archive.wav", y, SR)
+
+
+@pytest.fixture(scope="module")
+def sharded_runs(long_file, tmp_path_factory):
+    """The serial run and a sharded --dask local:2 run of the long file: window CSV, segment CSV, stderr."""
+    out = tmp_path_factory.mktemp("dask-sharded")
+    done = {}
+    for name, extra in [("serial", []), ("dask", ["--dask", "local:2", *SHARD])]:
+        proc = cli(long_file, "--csv", out / f"{name}-windows.csv", "-o", out / f"{name}-segments.csv", "--quiet",
+                   *extra)
+        assert proc.returncode == 0, proc.stderr
+        done[name] = (proc, pd.read_csv(out / f"{name}-windows.csv"), pd.read_csv(out / f"{name}-segments.csv"))
+    done["folder"] = out
+    return done
+
+
+def test_sharded_run_gives_the_serial_rows_and_segments(sharded_runs):
+    (serial, windows_a, segments_a), (dask, windows_b, segments_b) = sharded_runs["serial"], sharded_runs["dask"]
+    assert "5 shard(s) of long files classified, 0 resumed" in dask.stderr
+    assert "shard" not in serial.stderr
+    _same_rows(windows_a, windows_b)
+    assert np.array_equal(windows_a["level_dbfs"], windows_b["level_dbfs"])
+    assert len(windows_a) > 200 and windows_a["label"].nunique() == 3  # every class, so the policy has work
+    pd.testing.assert_frame_equal(segments_a, segments_b)
+    assert len(segments_a) >= 6
+    assert sorted(p.name for p in sharded_runs["folder"].iterdir()) == sorted(
+        f"{name}-{kind}.csv" for name in ("serial", "dask") for kind in ("windows", "segments"))  # shards cleaned up
+
+
+class CountStarts(WorkerPlugin):
+    """On a worker: one marker file per classify task that starts executing (a retry keeps its key)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def transition(self, key, start, finish, **kwargs):
+        if str(key).startswith("classify") and finish == "executing":
+            (Path(self.folder) / f"started-{key}").touch()
+
+
+def test_interrupted_sharded_run_resumes_without_recomputing_finished_shards(sharded_runs, long_file, tmp_path):
+    from distributed import Client, LocalCluster
+
+    out, slow, counted = tmp_path / "out", tmp_path / "slow", tmp_path / "counted"
+    slow.mkdir()
+    counted.mkdir()
+    parts = out / ".archive.csv.shards"  # where the client keeps the finished shards of out/archive.csv
+    args = [long_file, "-o", out / "archive.csv", "--quiet", "--skip-existing", *SHARD]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.register_plugin(SlowAfterTwo(str(slow)), name="slow-after-two")
+        command = [sys.executable, "-m", "audioclf_lib", "classify", "--model", MODEL, *map(str, args),
+                   "--dask", cluster.scheduler_address]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(list(parts.glob("*.npz"))) < 2 and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    finished = sorted(p.name for p in parts.glob("*.npz"))
+    assert 2 <= len(finished) < 5, "the run should have been stopped part-way"
+    assert sorted(p.name for p in out.iterdir()) == [parts.name], "no output for a file whose shards are not all done"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.register_plugin(CountStarts(str(counted)), name="count-starts")
+        resumed = cli(*args, "--dask", cluster.scheduler_address)
+    assert resumed.returncode == 0, resumed.stderr
+    # the finished shards were loaded, not computed again: only the others ran on the workers
+    assert len(list(counted.iterdir())) == 5 - len(finished)
+    assert f"{5 - len(finished)} shard(s) of long files classified, {len(finished)} resumed" in resumed.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["archive.csv"]  # the shards are gone once the file is written
+    pd.testing.assert_frame_equal(pd.read_csv(out / "archive.csv"), sharded_runs["serial"][2])

@@ -15,7 +15,10 @@ one is complete), a progress bar over audio time on stderr (off with ``--quiet``
 terminal), bad files reported with their reason while the rest goes on, and a summary line.
 ``--dask ADDRESS|local:N`` maps the files over Dask workers instead (:mod:`audioclf_lib.distributed`):
 one file is one task, each worker builds its Predictor once, a task whose worker dies runs again
-elsewhere, and the client writes the same outputs in the same order as the serial run.
+elsewhere, and the client writes the same outputs in the same order as the serial run. A file longer
+than ``--shard-minutes`` is cut into time shards on the window grid (:mod:`audioclf_lib.shards`), one
+task each; the client keeps each finished shard next to the output (written atomically, so that
+``--skip-existing`` resumes inside a file), then runs the decision policy over the merged rows.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from .common import UsageError, add_model_options, collect_audio_files, load_pre
 __all__ = ["add_arguments", "run"]
 
 FORMATS = ("csv", "jsonl", "audacity", "textgrid", "rttm")
+DEFAULT_SHARD_MINUTES = 10.0  # --dask: a 10-min shard is ~1,200 windows, seconds of work, 1 % of it re-decoded
 WINDOW_FORMATS = ("csv", "jsonl")  # window rows have no single label span to draw in Audacity/Praat/RTTM
 
 
@@ -78,6 +82,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.add_argument("--dask", metavar="ADDRESS|local:N", default=None,
                    help="map files over Dask workers: a scheduler address (tcp://host:8786; workers must see the "
                         "files under the same paths) or local:N worker processes (needs the dask extra)")
+    b.add_argument("--shard-minutes", type=float, default=None, metavar="MIN",
+                   help=f"with --dask: files longer than this are cut into time shards on the window grid, one "
+                        f"task each (default {DEFAULT_SHARD_MINUTES:g}); with -o, finished shards are kept until "
+                        "their file is written, so --skip-existing resumes inside a file")
     b.add_argument("--skip-existing", action="store_true", help="skip inputs whose output file exists (resume)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -197,12 +205,19 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         if not dask_available():
             raise UsageError(INSTALL_HINT)
+    if args.shard_minutes is not None:
+        if args.dask is None:
+            raise UsageError("--shard-minutes cuts long files into tasks for --dask: give --dask too")
+        if not args.shard_minutes > 0:
+            raise UsageError(f"--shard-minutes={args.shard_minutes} must be > 0")
     fmt = args.format or (format_for_path(args.output) if args.output is not None and args.output.suffix else "csv")
     if args.windows and fmt not in WINDOW_FORMATS:
         raise UsageError(f"--windows writes {' or '.join(WINDOW_FORMATS)}, not {fmt}")
     predictor = load_predictor(args.model, args.device, args.backend)
     silence_dbfs = None if args.no_silence_gate else (args.silence_dbfs if args.silence_dbfs is not None else "model")
     policy = _policy(args, predictor)
+    if silence_dbfs != "model":
+        predictor.silence_dbfs = silence_dbfs
     files, problems = collect_audio_files(args.paths)
     targets = _outputs(files, args, fmt)
     skipped = 0
@@ -218,11 +233,18 @@ def run(args: argparse.Namespace) -> int:
     done, errors, audio_s = {}, {}, 0.0  # by input index: --dask delivers in completion order
     from tqdm import tqdm
 
-    results = _results(files, args, policy, silence_dbfs, keep_windows, predictor)
+    shards = {"classified": 0, "resumed": 0}  # --dask: shards of long files
+    results = _results(files, args, policy, silence_dbfs, keep_windows, predictor, targets, seconds, shards)
+    progressed: dict[int, float] = {}  # audio seconds of a file's finished shards, shown before the file is done
     with tqdm(total=round(sum(seconds), 1), unit="s", unit_scale=True, desc=f"{len(files)} file(s), audio",
               file=sys.stderr, dynamic_ncols=True, disable=not show_bar) as bar:
-        for i, (path, windows, segments, duration_s, error) in results:
-            bar.update(seconds[i])
+        for i, result in results:
+            if isinstance(result, float):  # a shard of file i
+                progressed[i] = progressed.get(i, 0.0) + result
+                bar.update(result)
+                continue
+            path, windows, segments, duration_s, error = result
+            bar.update(max(0.0, seconds[i] - progressed.pop(i, 0.0)))
             if error is not None:
                 errors[i] = error
                 continue
@@ -252,24 +274,27 @@ def run(args: argparse.Namespace) -> int:
     speed = f", {audio_s / wall:,.0f}x real time" if wall > 0 and audio_s > 0 else ""
     print(f"{n_done} file(s) classified ({audio_s / 3600:.3f} h of audio in {wall:.1f} s{speed}), "
           f"{sum(len(s) for s in segment_tables)} segment(s), {len(problems)} problem(s)"
-          + (f", {skipped} skipped (output exists)" if args.skip_existing else ""), file=sys.stderr)
+          + (f", {skipped} skipped (output exists)" if args.skip_existing else "")
+          + (f", {shards['classified']} shard(s) of long files classified, {shards['resumed']} resumed from an "
+             "earlier run" if any(shards.values()) else ""), file=sys.stderr)
     if n_done == 0 and not skipped:
         print("nothing classified", file=sys.stderr)
         return 1
     return 1 if problems else 0
 
 
-def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
+def _results(files, args, policy, silence_dbfs, keep_windows, predictor, targets, seconds, shards):
     """(input index, result) pairs: in input order from this process (--jobs 1) or from worker
-    processes (--jobs N), in completion order from Dask workers (--dask)."""
+    processes (--jobs N), in completion order from Dask workers (--dask), where a float result is
+    the audio seconds of a finished shard of that file."""
     if args.dask is not None and files:
         spec = _worker_spec(args.model, args.device, args.backend, silence_dbfs, policy, keep_windows)
-        yield from _dask_results(files, args.dask, spec)
+        shard_s = 60 * (args.shard_minutes if args.shard_minutes is not None else DEFAULT_SHARD_MINUTES)
+        plans = _shard_plans(files, targets, seconds, predictor, policy, shard_s, spec, args.skip_existing)
+        yield from _dask_results(files, args.dask, spec, plans, predictor, policy, shards)
         return
     if args.jobs == 1 or len(files) < 2:
         _WORKER.update(predictor=predictor, policy=policy, keep_windows=keep_windows)
-        if silence_dbfs != "model":
-            predictor.silence_dbfs = silence_dbfs
         yield from enumerate(map(_classify_one, files))
         return
     import multiprocessing as mp
@@ -283,7 +308,7 @@ def _results(files, args, policy, silence_dbfs, keep_windows, predictor):
         yield from enumerate(pool.map(_classify_one, files, chunksize=1))
 
 
-# -- --dask: one task per file on Dask workers -------------------------------------------------------
+# -- --dask: one task per file (or per time shard of a long file) on Dask workers ---------------------
 
 def _worker_spec(model: str, device: str | None, backend: str, silence_dbfs, policy, keep_windows: bool) -> tuple:
     """_start_worker's arguments, with a checkpoint given as a path made absolute (workers run elsewhere)."""
@@ -292,9 +317,8 @@ def _worker_spec(model: str, device: str | None, backend: str, silence_dbfs, pol
     return model, device, backend, silence_dbfs, policy, keep_windows
 
 
-def _classify_remote(path: Path, cwd: str, spec: tuple):
-    """_classify_one on a Dask worker: the Predictor built once per worker process and ``spec``;
-    a relative ``path`` is the client's (``cwd``), and it is reported as the client gave it."""
+def _worker_state(spec: tuple) -> None:
+    """_WORKER of this Dask worker process for ``spec``: its Predictor built on the first task only."""
     from ..distributed import worker_cached
 
     def build():
@@ -302,6 +326,12 @@ def _classify_remote(path: Path, cwd: str, spec: tuple):
         return dict(_WORKER)
 
     _WORKER.update(worker_cached(("classify", repr(spec)), build))
+
+
+def _classify_remote(path: Path, cwd: str, spec: tuple):
+    """_classify_one on a Dask worker: the Predictor built once per worker process and ``spec``;
+    a relative ``path`` is the client's (``cwd``), and it is reported as the client gave it."""
+    _worker_state(spec)
     path = Path(path)
     full = path if path.is_absolute() else Path(cwd) / path
     _, windows, segments, duration_s, error = _classify_one(full)
@@ -313,17 +343,129 @@ def _classify_remote(path: Path, cwd: str, spec: tuple):
     return path, windows, segments, duration_s, error
 
 
-def _dask_results(files: list[Path], target: str, spec: tuple):
+def _dask_task(unit: tuple, cwd: str, spec: tuple):
+    """One Dask task: ``(path, None)`` a whole file (:func:`_classify_remote`), ``(path, shard)`` the
+    window scores of one time shard: ``(path, WindowScores or None, error or None)``."""
+    from ..audio import AudioError
+
+    path, shard = unit
+    if shard is None:
+        return _classify_remote(path, cwd, spec)
+    _worker_state(spec)
+    path = Path(path)
+    full = path if path.is_absolute() else Path(cwd) / path
+    try:
+        scores = _WORKER["predictor"].window_scores(full, policy=_WORKER["policy"], start=shard.start, stop=shard.stop)
+    except AudioError as exc:
+        return path, None, str(exc).replace(str(full), str(path))
+    return path, scores, None
+
+
+class _ShardedFile:
+    """A long file's shards on the client: planned, finished (kept in ``folder`` when there is an output), merged."""
+
+    def __init__(self, path: Path, shards: list, n_samples: int, sr: int, folder: Path | None, key: str):
+        self.path, self.shards, self.n_samples, self.sr = path, shards, n_samples, sr
+        self.folder, self.key = folder, key
+        self.parts: dict = {}  # shard index -> WindowScores
+        self.failed = False
+
+    def part_path(self, shard) -> Path | None:
+        return None if self.folder is None else self.folder / f"{shard.index:05d}.npz"
+
+    def seconds(self, shard) -> float:
+        stop = self.n_samples if shard.stop is None else min(shard.stop, self.n_samples)
+        return max(0, stop - shard.start) / self.sr
+
+    def add(self, shard, scores) -> None:
+        from ..shards import save_scores
+
+        if self.folder is not None:
+            save_scores(self.part_path(shard), scores, key=f"{self.key}-{shard.start}-{shard.stop}")
+        self.parts[shard.index] = scores
+
+    def merged(self, predictor, policy, keep_windows: bool):
+        """The file's result tuple (as :func:`_classify_one` gives) from its finished shards."""
+        from ..shards import merge_scores
+
+        result = predictor.segments_from_scores(merge_scores([self.parts[s.index] for s in self.shards]),
+                                                path=self.path, policy=policy)
+        return self.path, result.windows if keep_windows else None, result.segments, result.duration_s, None
+
+    def clean(self) -> None:
+        import shutil
+
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _shard_plans(files, targets, seconds, predictor, policy, shard_s: float, spec: tuple, resume: bool) -> dict:
+    """Input index -> _ShardedFile for every file longer than one shard; with ``resume``, the shards an
+    earlier run of the same settings finished (same file size and time) are loaded instead of queued."""
+    import hashlib
+
+    from ..shards import load_scores, plan_shards
+
+    sr = predictor.config.sample_rate
+    hop = int(round((policy.hop_seconds or policy.window_seconds) * sr))  # as Predictor.window_scores cuts
+    plans = {}
+    for i, (path, target, s) in enumerate(zip(files, targets, seconds)):
+        shards = plan_shards(round(s * sr), shard_s, sr=sr, hop=hop)
+        if len(shards) < 2:
+            continue
+        stat = path.stat()
+        key = hashlib.sha1(repr((spec[:-1], str(path.resolve()), stat.st_size, stat.st_mtime_ns)).encode()).hexdigest()
+        folder = None if target is None else target.parent / f".{target.name}.shards"
+        plan = plans[i] = _ShardedFile(path, shards, round(s * sr), sr, folder, key)
+        if resume and folder is not None and folder.is_dir():
+            for shard in shards:
+                scores = load_scores(plan.part_path(shard), key=f"{key}-{shard.start}-{shard.stop}")
+                if scores is not None:
+                    plan.parts[shard.index] = scores
+    return plans
+
+
+def _dask_results(files: list[Path], target: str, spec: tuple, plans: dict, predictor, policy, counts: dict):
     import os
 
     from ..distributed import dask_client, map_unordered
 
+    keep_windows = spec[-1]
+    units = []  # (input index, shard or None): one task each
+    for i, path in enumerate(files):
+        plan = plans.get(i)
+        units += [(i, None)] if plan is None else [(i, s) for s in plan.shards if s.index not in plan.parts]
+    for i, plan in plans.items():
+        counts["resumed"] += len(plan.parts)
+        if len(plan.parts) == len(plan.shards):  # every shard finished before the interruption
+            yield i, plan.merged(predictor, policy, keep_windows)
+            plan.clean()
+    if not units:
+        return
     with dask_client(target) as client:
-        for i, result, error in map_unordered(client, _classify_remote, files, os.getcwd(), spec, retries=2,
+        items = [(files[i], shard) for i, shard in units]
+        for k, result, error in map_unordered(client, _dask_task, items, os.getcwd(), spec, retries=2,
                                               name="classify"):
-            if error is not None:  # KilledWorker: a crash in a decoder, out of memory... on every try
-                result = (files[i], None, None, 0.0, f"{files[i]}: every Dask worker that ran it died ({error})")
-            yield i, result
+            i, shard = units[k]
+            died = None if error is None else f"{files[i]}: every Dask worker that ran it died ({error})"
+            if shard is None:  # KilledWorker: a crash in a decoder, out of memory... on every try
+                yield i, result if died is None else (files[i], None, None, 0.0, died)
+                continue
+            plan = plans[i]
+            _, scores, problem = result if died is None else (files[i], None, died)
+            if plan.failed:
+                continue
+            if problem is not None:
+                plan.failed = True
+                yield i, (files[i], None, None, 0.0, problem)
+                continue
+            counts["classified"] += 1
+            plan.add(shard, scores)
+            if len(plan.parts) < len(plan.shards):
+                yield i, plan.seconds(shard)
+            else:
+                yield i, plan.merged(predictor, policy, keep_windows)
+                plan.clean()  # after the output is written: the caller writes it before asking for more
 
 
 def _write_windows(table, path: Path, fmt: str) -> None:
