@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ import pandas as pd
 
 from .audio import SILENCE_DBFS
 from .config import FeatureConfig, cache_dir, data_dir
-from .data import ClipSet, build_manifest, load_clips, scan_corpus, split_manifest
+from .clipset import ClipSet, load_clips
+from .data import build_manifest, scan_corpus, split_manifest
 from .features import FRONT_END_VERSION, extract_features
 from .windows import eval_windows
 
@@ -92,6 +94,7 @@ def prepare_splits(
     quick_clips_per_class: int = 40,
     silence_dbfs: float = SILENCE_DBFS,
     group_by: str = "original",
+    dask=None,
     progress: bool = True,
 ) -> tuple[dict[str, ClipSet], pd.DataFrame, pd.DataFrame]:
     """Manifest -> grouped split -> decoded clips per split, written to :func:`audio_cache_path`.
@@ -117,6 +120,10 @@ def prepare_splits(
         Silent clips are left out (:func:`~audioclf_lib.data.load_clips`).
     group_by : str
         As for :func:`~audioclf_lib.data.split_manifest`.
+    dask : str, distributed.Client or None
+        Decode on Dask workers (``"local:N"``, a scheduler address or a client; one cluster for
+        the three splits) instead of this machine's processes: the same cached arrays, bit for bit
+        (:func:`~audioclf_lib.clipset.load_clips`).
     progress : bool
         Show decoding progress bars.
 
@@ -146,12 +153,17 @@ def prepare_splits(
     out.mkdir(parents=True, exist_ok=True)
     splits: dict[str, ClipSet] = {}
     reports = [skipped]
-    for split in SPLITS:
-        clips, report = load_clips(manifest[manifest["split"] == split].reset_index(drop=True), root, sample_rate,
-                                   silence_dbfs=silence_dbfs, progress=progress)
-        clips.save(out / split)
-        splits[split] = clips
-        reports.append(report)
+    with ExitStack() as stack:
+        if dask is not None:
+            from .distributed import using_client
+
+            dask = stack.enter_context(using_client(dask))
+        for split in SPLITS:
+            clips, report = load_clips(manifest[manifest["split"] == split].reset_index(drop=True), root,
+                                       sample_rate, silence_dbfs=silence_dbfs, dask=dask, progress=progress)
+            clips.save(out / split)
+            splits[split] = clips
+            reports.append(report)
     skipped = pd.concat(reports, ignore_index=True)
     manifest.to_csv(out / "manifest.csv", index=False)
     skipped.to_csv(out / "skipped.csv", index=False)

@@ -3,7 +3,9 @@
 Command line: audioclf classify --dask
 
 The optional extra ``audioclf[dask]`` (dask + distributed) provides the engine; nothing here is
-imported by the rest of the library unless ``--dask`` is given. The unit of work is one file: a
+imported by the rest of the library unless ``--dask`` (or ``dask=`` of notebook 01's
+``prepare_splits``) is given. The unit of work of ``classify`` is one file, or one time shard of a
+long one (:mod:`audioclf_lib.shards`): a
 task decodes and classifies it on a worker and sends back its tables; the client gathers them in
 input order and writes every output itself (atomically), so ``--skip-existing`` resumes a batch
 exactly as without Dask. Workers must see the input files (and a checkpoint given as a path) under
@@ -16,6 +18,8 @@ the same absolute paths as the client: a shared file system on a real cluster.
   worker thread, each retried when it raises and moved to another worker when its worker dies
   (a task that kills ``distributed.scheduler.allowed-failures`` workers is reported, not fatal);
   yields ``(index, result, error)`` as tasks complete.
+* :func:`map_chunks`: ``[fn(item, *args) for item in items]`` in input order, a chunk of items per
+  task (notebook 01's decoding of the corpus: ``prepare_splits(dask=...)``).
 
 Run ``python -m audioclf_lib.distributed --bench`` for the throughput of local workers against one
 process and the scheduling overhead per file (:func:`bench`).
@@ -33,7 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["DaskTarget", "parse_target", "dask_available", "dask_client", "worker_environ", "worker_cached", "map_unordered", "bench"]
+__all__ = ["DaskTarget", "parse_target", "dask_available", "dask_client", "using_client", "worker_environ",
+           "worker_cached", "map_unordered", "map_chunks", "bench"]
 
 INSTALL_HINT = "--dask needs the dask extra: pip install -e '.[dask]' (dask and distributed)"
 
@@ -115,6 +120,25 @@ def dask_client(target: str | DaskTarget, *, memory_limit: str | None = "auto"):
     else:
         with Client(target.value) as client:
             yield client
+
+
+@contextmanager
+def using_client(dask):
+    """``dask`` as a ``distributed.Client`` for the block: a client as it is, a target through :func:`dask_client`.
+
+    Notebook: 01_generate_spectrograms.ipynb (``prepare_splits(dask=...)``: one cluster for the three splits)
+
+    Parameters
+    ----------
+    dask : str, DaskTarget or distributed.Client
+        ``"local:N"`` or a scheduler address (a cluster started and closed here), or a client
+        the caller owns (left open).
+    """
+    if isinstance(dask, (str, DaskTarget)):
+        with dask_client(dask) as client:
+            yield client
+    else:
+        yield dask
 
 
 def worker_environ() -> dict:
@@ -233,6 +257,63 @@ def map_unordered(client, fn: Callable, items: Sequence, *args, retries: int = 2
     finally:  # closed early (an error, Ctrl-C): nothing left running for nobody
         if in_flight:
             client.cancel([f for _, f in in_flight.values()])
+
+
+def _apply_chunk(chunk: Sequence, fn: Callable, *args) -> list:
+    return [fn(item, *args) for item in chunk]
+
+
+def map_chunks(dask, fn: Callable, items: Sequence, *args, chunk_size: int = 16, progress: bool = False,
+               desc: str = "tasks") -> list:
+    """``[fn(item, *args) for item in items]`` on Dask workers, ``chunk_size`` items a task, in input order.
+
+    Notebook: 01_generate_spectrograms.ipynb (``prepare_splits(dask=...)`` decodes the corpus this way)
+
+    Chunks keep Dask's cost per task (~15 ms of scheduling, see :func:`bench`) small next to the
+    work of short items such as 10-s clips; tasks are retried and moved off dead workers as in
+    :func:`map_unordered`.
+
+    Parameters
+    ----------
+    dask : str, DaskTarget or distributed.Client
+        As for :func:`using_client`.
+    fn : callable
+        Importable on the workers (a module-level function of an installed package).
+    items : sequence
+    *args
+        Passed to every call.
+    chunk_size : int
+        Items per task, >= 1.
+    progress : bool
+        A tqdm bar over items.
+    desc : str
+        The bar's label and the task keys' prefix.
+
+    Returns
+    -------
+    list
+        ``fn``'s results in the order of ``items``.
+
+    Raises
+    ------
+    ValueError
+        ``chunk_size`` < 1.
+    distributed.scheduler.KilledWorker
+        A chunk killed every worker that ran it; ``fn``'s own exceptions are raised after their retries.
+    """
+    from tqdm.auto import tqdm
+
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size} must be >= 1")
+    chunks = [list(items[k : k + chunk_size]) for k in range(0, len(items), chunk_size)]
+    done: list = [None] * len(chunks)
+    with using_client(dask) as client, tqdm(total=len(items), disable=not progress, desc=desc) as bar:
+        for i, result, error in map_unordered(client, _apply_chunk, chunks, fn, *args, name=desc):
+            if error is not None:
+                raise error
+            done[i] = result
+            bar.update(len(chunks[i]))
+    return [r for chunk in done for r in chunk]
 
 
 # -- benchmark: python -m audioclf_lib.distributed --bench ----------------------------------------------

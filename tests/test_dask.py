@@ -288,3 +288,45 @@ def test_interrupted_sharded_run_resumes_without_recomputing_finished_shards(sha
     assert f"{5 - len(finished)} shard(s) of long files classified, {len(finished)} resumed" in resumed.stderr
     assert sorted(p.name for p in out.iterdir()) == ["archive.csv"]  # the shards are gone once the file is written
     pd.testing.assert_frame_equal(pd.read_csv(out / "archive.csv"), sharded_runs["serial"][2])
+
+
+# -- notebook 01's decoding on Dask ---------------------------------------------------------------------
+
+def test_prepare_splits_on_dask_caches_the_same_arrays(tmp_path, monkeypatch):
+    """prepare_splits(dask="local:2") caches what this machine's processes cache: the same arrays bit for bit,
+    the same tables, skip report and info, from real clips (some through the resampler), a silent and a broken file."""
+    import shutil
+
+    import soxr
+
+    from audioclf_lib.cache import SPLITS, audio_cache_path, prepare_splits
+
+    root = tmp_path / "corpus"
+    for cls in ("music", "speech", "noise"):
+        (root / cls).mkdir(parents=True)
+        for i in range(14):
+            src = starter_clip(cls, 20 + i)
+            if i % 3 == 0:  # 44.1 kHz: decoding includes resampling
+                y = sf.read(src, dtype="float32")[0]
+                write_wav(root / cls / f"{src.stem}.wav", soxr.resample(y, SR, 44_100), 44_100)
+            else:
+                shutil.copy(src, root / cls / src.name)
+    write_wav(root / "noise" / "quiet__room__s00.wav", np.zeros(SR, np.float32), SR)
+    (root / "music" / "broken__file__s00.wav").write_bytes(b"RIFF but not a wave file at all")
+    runs = {}
+    for name, dask in [("processes", None), ("dask", "local:2")]:
+        monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / f"cache-{name}"))
+        splits, _, skipped = prepare_splits(root, dask=dask, progress=False)
+        runs[name] = audio_cache_path(SR, root=root), splits, skipped
+    (a, splits_a, skipped_a), (b, splits_b, skipped_b) = runs["processes"], runs["dask"]
+    assert len(splits_a["train"]) > 16  # more than one chunk of 16, and the local run's process pool was used
+    assert skipped_a["reason"].str.contains("silent").sum() == 1 and len(skipped_a) >= 2
+    pd.testing.assert_frame_equal(skipped_a, skipped_b)
+    assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+    for split in SPLITS:
+        with np.load(a / f"{split}.npz") as za, np.load(b / f"{split}.npz") as zb:
+            assert sorted(za.files) == sorted(zb.files)
+            for key in za.files:
+                assert za[key].dtype == zb[key].dtype and np.array_equal(za[key], zb[key]), (split, key)
+    for name in sorted(p.name for p in a.iterdir() if p.suffix != ".npz"):  # tables, manifest, skip report, info
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
