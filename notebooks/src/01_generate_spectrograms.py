@@ -22,6 +22,7 @@ QUICK = os.environ.get("QUICK", "0") == "1"  # CI-sized run: 40 clips per class 
 SEED = 0
 SAMPLE_RATE = 16_000  # every clip is resampled to this rate
 SILENCE_DBFS = -60.0  # loud frames of a kept clip must reach this level
+DASK = os.environ.get("AUDIOCLF_DASK") or None  # optional: decode on Dask workers, "local:4" or "tcp://host:8786"
 
 # %%
 import librosa
@@ -197,9 +198,13 @@ split_table(split)
 # `prepare_splits` repeats sections 1 and 7, decodes every clip on all cores, drops silent or unreadable ones
 # (with the reason), and writes the result to a folder named after the corpus' file list, the rate and the seed.
 # Later notebooks load it with `cache.load_splits()` and stop with a plain sentence if it is missing.
+# For a corpus too large for one machine, set `DASK` in the parameters cell (or `AUDIOCLF_DASK`): the same
+# decoding then runs on Dask workers (`pip install -e '.[dask]'`; workers must see the corpus under the same path)
+# and caches the same arrays, bit for bit.
 
 # %%
-splits, split, skipped = prepare_splits(corpus, sample_rate=SAMPLE_RATE, seed=SEED, quick=QUICK, silence_dbfs=SILENCE_DBFS)
+splits, split, skipped = prepare_splits(corpus, sample_rate=SAMPLE_RATE, seed=SEED, quick=QUICK, silence_dbfs=SILENCE_DBFS,
+                                        dask=DASK)
 print({name: len(clips) for name, clips in splits.items()}, "clips kept")
 skipped
 
