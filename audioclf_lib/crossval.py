@@ -8,10 +8,12 @@ held-out ones. Everything reported is computed from those per-clip predictions:
 
 - :func:`cv_metrics`: balanced accuracy, macro-F1 and per-class recall with a bootstrap interval,
   resampling clips (the default) or whole sources;
-- :func:`per_source_table`: accuracy per held-out source, worst first.
+- :func:`per_source_table`: accuracy per held-out source, worst first;
+- :func:`source_cv_result`: a committed run of ``experiments/source_cv.py``, as notebook 02 and the
+  ``models`` command show it.
 
-Used today by ``experiments/source_cv.py``; notebook 02 is to introduce it (issue 17), hence the
-"planned" in the docstrings.
+The runs themselves are ``experiments/source_cv.py`` (hours on a CPU, too long for a notebook);
+notebook 02 shows their results first, ahead of its own in-source test split.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from .data import ClipSet
 from .metrics import classification_metrics
 
 __all__ = [
+    "source_cv_result",
     "source_folds",
     "validation_sources",
     "cross_validate",
@@ -65,7 +68,7 @@ def source_folds(manifest: pd.DataFrame, n_folds: int = 5, *, seed: int = 0,
                  classes: Sequence[str] | None = None) -> pd.Series:
     """Assign whole sources to ``n_folds`` folds, balancing every class's clips across the folds.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Greedy, per class, largest source first: each source goes to the fold holding the fewest sources
     of its class, then the fewest clips of its class, then the fewest clips overall. So every fold
@@ -120,7 +123,7 @@ def validation_sources(table: pd.DataFrame, *, fraction: float = 0.15, seed: int
                        classes: Sequence[str] | None = None) -> list[str]:
     """Whole sources set aside from the training sources for validation (early stopping, model choice).
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Per class, sources are added one at a time, each time the one that brings the class's validation
     clips closest to ``fraction`` of its clips (``seed`` breaks ties), while that brings them closer;
@@ -164,7 +167,7 @@ def _rows_of_sources(clips: ClipSet, sources) -> np.ndarray:
 def clip_predictions(model, feature_config, clips: ClipSet, class_names: Sequence[str]) -> pd.DataFrame:
     """One row per clip of ``class_names``: the clip-level decision of ``model``, as notebook 02 scores clips.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Fixed windows (:func:`~audioclf_lib.windows.eval_windows`) are scored by
     :func:`~audioclf_lib.train.evaluate_windows`; a clip's probabilities are the mean of its
@@ -205,7 +208,7 @@ def clip_predictions(model, feature_config, clips: ClipSet, class_names: Sequenc
 class CrossValidation:
     """What :func:`cross_validate` returns: per-clip predictions of held-out sources, and the folds.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
     """
 
     #: One row per clip: ``clip``, ``source``, ``class``, ``predicted``, ``p_<class>``, ``p_true``,
@@ -242,7 +245,7 @@ def cross_validate(
 ) -> CrossValidation:
     """Source-held-out cross-validation: per fold, train on the other sources, predict the held-out clips.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Parameters
     ----------
@@ -322,7 +325,7 @@ def recipe_train_fn(model_name: str, class_names: Sequence[str], feature_config,
                     augment=None, balance: str = "clip", device=None, progress: bool = False) -> TrainFn:
     """A ``train_fn`` for :func:`cross_validate` running :func:`~audioclf_lib.train.train_classifier`, notebook 02's recipe.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     ``refit=False``: train on ``train``, keep the best epoch on ``val`` (as ``music-speech-noise``).
     ``refit=True``: train on ``train`` + ``val`` for every epoch and keep the last (as ``music-noise``).
@@ -370,7 +373,7 @@ def cv_metrics(predictions: pd.DataFrame, class_names: Sequence[str], *, resampl
                level: float = 0.95, seed: int = 0) -> dict:
     """Accuracy, balanced accuracy, macro-F1 and per-class recall of clip predictions, with bootstrap intervals.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Parameters
     ----------
@@ -427,7 +430,7 @@ def cv_metrics(predictions: pd.DataFrame, class_names: Sequence[str], *, resampl
 def per_source_table(predictions: pd.DataFrame) -> pd.DataFrame:
     """Accuracy per held-out source and class, worst first.
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     Returns
     -------
@@ -457,7 +460,7 @@ def per_source_table(predictions: pd.DataFrame) -> pd.DataFrame:
 def per_fold_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
     """Per fold: held-out sources, clips, accuracy, balanced accuracy and macro-F1 (classes present in the fold).
 
-    Notebook: 02_train_cnn.ipynb (planned, see the module docstring)
+    Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
     """
     rows, k_of = [], {c: k for k, c in enumerate(class_names)}
     for fold, group in predictions.groupby("fold", sort=True):
@@ -466,3 +469,37 @@ def per_fold_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.
         rows.append({"fold": int(fold), "sources": int(group["source"].nunique()), "clips": len(group),
                      "accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"], "macro_f1": m["macro_f1"]})
     return pd.DataFrame(rows)
+
+
+def source_cv_result(task: str) -> dict | None:
+    """The committed source-held-out cross-validation of ``task``'s recipe (``experiments/source_cv.py``), or None.
+
+    Notebook: 02_train_cnn.ipynb (and ``audioclf models``)
+
+    Parameters
+    ----------
+    task : str
+        A bundled model's name, e.g. ``"music-noise"``.
+
+    Returns
+    -------
+    dict or None
+        ``balanced_accuracy``, ``macro_f1`` and ``accuracy`` over held-out clips, each with ``<metric>_ci``
+        (95 % bootstrap over clips), ``recall`` per class, ``n_clips``, ``n_sources``, ``folds``, ``date``,
+        ``epochs`` and ``windows_per_epoch`` of the run; None when the repository holds no such run.
+    """
+    import json
+
+    from .config import REPO_ROOT
+
+    path = REPO_ROOT / "experiments" / "results" / f"source_cv_{task}.json"
+    try:
+        run = json.loads(path.read_text())
+        clip = run["summary"]["clip"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return {**{m: clip[m] for m in ("balanced_accuracy", "macro_f1", "accuracy", "n_clips", "n_sources")},
+            **{f"{m}_ci": tuple(clip["ci"][m]) for m in ("balanced_accuracy", "macro_f1", "accuracy")},
+            "recall": {c: v["recall"] for c, v in clip["per_class"].items()}, "folds": len(run["folds"]),
+            "date": run["date"][:10], "epochs": run["recipe"]["train_config"]["num_epochs"],
+            "windows_per_epoch": run["recipe"]["windows_per_epoch"]}

@@ -29,23 +29,19 @@ def run(args: argparse.Namespace) -> int:
     int
         Exit status: 0, or 1 when no checkpoint is bundled.
     """
-    import json
-
     import pandas as pd
 
     from ..checkpoint import CheckpointError, bundled_checkpoints, load_checkpoint
-    from ..config import REPO_ROOT
+    from ..crossval import source_cv_result
     from ..models import count_parameters
 
     def held_out(name: str) -> dict:
-        # Source-held-out cross-validation of this model's recipe (experiments/source_cv.py), when the
-        # repository holds it: the number users meet, shown first.
-        path = REPO_ROOT / "experiments" / "results" / f"source_cv_{name}.json"
-        try:
-            clip = json.loads(path.read_text())["summary"]["clip"]
-        except (OSError, KeyError, ValueError):
+        # Source-held-out cross-validation of this model's recipe, when the repository holds it: the number
+        # users meet, shown first.
+        result = source_cv_result(name)
+        if result is None:
             return {}
-        return {"held-out-source bal.acc": clip["balanced_accuracy"], "held-out-source macro-F1": clip["macro_f1"]}
+        return {"held-out-source bal.acc": result["balanced_accuracy"], "held-out-source macro-F1": result["macro_f1"]}
 
     rows = []
     for name, path in bundled_checkpoints().items():
