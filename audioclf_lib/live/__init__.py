@@ -25,7 +25,7 @@ imported when a microphone is opened, ``ipywidgets`` (and ``anywidget``) when a 
 """
 from ..soundio import input_devices
 from . import browser, engine, events, harness, render, sources, ui
-from .browser import BROWSER_STATES, BrowserSource, browser_mic_widget_class
+from .browser import BROWSER_STATES, BrowserSource, browser_mic_widget_class, browser_source_if_available
 from .engine import LiveClassifier
 from .events import (ENDED, ERROR, IDLE, LISTENING, STARTING, STOPPED, LiveError, LiveProgress, LiveResult,
                      LiveStatus, timer_text)

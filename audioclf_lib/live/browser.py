@@ -34,7 +34,7 @@ import numpy as np
 from .events import LiveError
 from .sources import Sink
 
-__all__ = ["BrowserSource", "BROWSER_STATES", "browser_mic_widget_class"]
+__all__ = ["BrowserSource", "BROWSER_STATES", "browser_mic_widget_class", "browser_source_if_available"]
 
 #: Every ``state`` the front end reports, with the sentence shown for it.
 BROWSER_STATES = {
@@ -244,6 +244,25 @@ def browser_mic_widget_class():
 
         _WIDGET_CLASS = BrowserMicWidget
     return _WIDGET_CLASS
+
+
+def browser_source_if_available(**kwargs) -> "BrowserSource | None":
+    """A :class:`BrowserSource`, or ``None`` where anywidget is not installed (the input choosers then omit it).
+
+    Notebook: 05_live_demo.ipynb (the live demo), 04_device_mismatch_finetune.ipynb (the recorder)
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :class:`BrowserSource` (``block_seconds``).
+
+    Returns
+    -------
+    source : BrowserSource or None
+    """
+    import importlib.util
+
+    return BrowserSource(**kwargs) if importlib.util.find_spec("anywidget") is not None else None
 
 
 class BrowserSource:

@@ -198,11 +198,15 @@ class MicSource:
     latency : str or float
         sounddevice's ``latency``: ``"high"`` (large device buffers, no overflows on a busy machine),
         ``"low"`` or seconds.
+    alternative : str or None
+        The other input the user can choose, named in the advice of an error (the live demo's file source;
+        the recorder's browser microphone).
     """
 
     def __init__(self, device: int | str | None = None, *, samplerate: int | None = None, block_seconds: float = 0.05,
-                 latency: str | float = "high"):
+                 latency: str | float = "high", alternative: str | None = _ALTERNATIVE):
         self.device = device
+        self.alternative = alternative
         self.requested_rate = samplerate
         self.block_seconds = block_seconds
         self.latency = latency
@@ -245,7 +249,7 @@ class MicSource:
             self._stream, self.sample_rate = soundio.open_input_stream(
                 on_block, samplerate=self.requested_rate or preferred_rate, device=self.device,
                 block_seconds=self.block_seconds, latency=self.latency, on_finished=on_finished, any_rate=True,
-                alternative=_ALTERNATIVE)
+                alternative=self.alternative)
         except SoundDeviceError as exc:
             raise LiveError(str(exc)) from None
 

@@ -13,7 +13,6 @@ Every update is a widget *value* change sent from the core's worker thread (no `
 from __future__ import annotations
 
 import html
-import importlib.util
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 from ..audio import SILENCE_DBFS
 from ..config import CLASS_COLORS
 from ..soundio import input_devices
+from .browser import browser_source_if_available
 from .engine import LiveClassifier
 from .events import ENDED, ERROR, LISTENING, STARTING, LiveError, LiveProgress, LiveResult, LiveStatus, timer_text
 from .render import save_window, spectrogram_png
@@ -167,11 +167,7 @@ class LiveDemo:
         self._history: deque[tuple[str, float]] = deque(maxlen=history)
         self._last_spec = 0.0
         #: the browser's microphone (one per demo, its widget shown under the buttons); None without anywidget
-        self.browser = None
-        if importlib.util.find_spec("anywidget") is not None:
-            from .browser import BrowserSource
-
-            self.browser = BrowserSource()
+        self.browser = browser_source_if_available()
         self._default_reason = ""  # why the input chosen at first is not the kernel's microphone
 
         # -- widgets ------------------------------------------------------------------------------
