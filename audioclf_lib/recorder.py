@@ -5,15 +5,15 @@ Notebook: 04_device_mismatch_finetune.ipynb
 Two layers, kept apart:
 
 - the **recording core** (no UI): :func:`record_clips` records ``n`` consecutive clips from one
-  open stream and writes each as a 16-bit WAV file, returning the paths it wrote. Devices are
-  opened through :mod:`audioclf_lib.soundio` (whose :func:`~audioclf_lib.soundio.input_device_status`
-  says in plain words whether an input device can be used);
-- the **widget** :class:`RecorderWidget` (ipywidgets): a device name, a class, a clip count,
-  Record / Stop buttons, a progress bar and a status line. It runs :func:`record_clips` in a
-  background thread and only displays what the core reports.
+  open live source (the interface of :mod:`audioclf_lib.live.sources`: the kernel's microphone
+  through :mod:`audioclf_lib.soundio`, or the browser's microphone) and writes each as a 16-bit
+  WAV file, returning the paths it wrote;
+- the **widget** :class:`RecorderWidget` (ipywidgets): an input, a device name, a class, a clip
+  count, Record / Stop buttons, a progress bar and a status line. It runs :func:`record_clips` in
+  a background thread and only displays what the core reports.
 
-``sounddevice`` and ``ipywidgets`` are imported when first needed, so importing this module
-never touches the audio system.
+``sounddevice``, ``ipywidgets`` and ``anywidget`` are imported when first needed, so importing this
+module never touches the audio system.
 """
 from __future__ import annotations
 
@@ -28,8 +28,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
-from .soundio import SoundDeviceError, close_input_stream, input_device_status, open_input_stream
+from .live.browser import browser_source_if_available
+from .live.events import LiveError
+from .live.sources import MicSource, Sink, Source
+from .soundio import input_device_status, input_devices
 
 __all__ = [
     "RecorderError",
@@ -119,6 +123,7 @@ def record_clips(
     seconds: float = 5.0,
     sr: int = 16_000,
     device: int | str | None = None,
+    source: Source | None = None,
     prefix: str = "clip",
     on_progress: Callable[[int, int, Path], None] | None = None,
     stop_event: threading.Event | None = None,
@@ -128,10 +133,13 @@ def record_clips(
 
     Notebook: 04_device_mismatch_finetune.ipynb
 
-    One input stream stays open for all clips, so they follow each other without gaps. Each
-    clip is written as soon as it is complete (``<prefix>_<timestamp>_<k>.wav``, never over an
-    existing file) and ``on_progress(k, n_clips, path)`` is called. Setting ``stop_event`` stops
-    after the clip being recorded is dropped; the clips already written stay.
+    The audio comes from a live source (the interface of :mod:`audioclf_lib.live.sources`): the
+    kernel's microphone (:class:`~audioclf_lib.live.sources.MicSource` on ``device``, the default)
+    or any other, such as the browser's microphone (:class:`~audioclf_lib.live.browser.BrowserSource`).
+    The source stays open for all clips, so they follow each other without gaps. Each clip is
+    written as soon as it is complete (``<prefix>_<timestamp>_<k>.wav``, never over an existing
+    file) and ``on_progress(k, n_clips, path)`` is called. Setting ``stop_event`` stops after the
+    clip being recorded is dropped; the clips already written stay.
 
     Parameters
     ----------
@@ -144,9 +152,11 @@ def record_clips(
     seconds : float
         Length of each clip, 0.1-600 s; each file holds ``round(seconds * sr)`` samples.
     sr : int
-        Recording rate (Hz), 1000-192000.
+        Recording rate (Hz), 1000-192000; a source that delivers another rate is resampled to it.
     device : int, str or None
-        Input device index or name (``None``: the default input).
+        Input device index or name for the kernel's microphone (``None``: the default input).
+    source : Source, optional
+        Record from this live source instead of the kernel's microphone (then ``device`` must be ``None``).
     prefix : str
         File name prefix.
     on_progress : callable, optional
@@ -154,7 +164,8 @@ def record_clips(
     stop_event : threading.Event, optional
         Set it to stop after the current clip (which is dropped).
     timeout_s : float
-        How long to wait for audio before giving up.
+        How long to wait for audio before giving up (for the first block at least the source's
+        ``first_audio_timeout_s``: the browser first asks the person for permission).
 
     Returns
     -------
@@ -166,7 +177,7 @@ def record_clips(
     ValueError
         Bad counts, lengths, rates or names (the offending value in the message).
     RecorderError
-        No usable input device, or no audio arriving for ``timeout_s`` seconds.
+        No usable input, the source failed (its sentence), ended, or delivered no audio in time.
     """
     if int(n_clips) != n_clips or n_clips < 1:
         raise ValueError(f"n_clips={n_clips} must be a positive integer")
@@ -174,64 +185,80 @@ def record_clips(
         raise ValueError(f"seconds={seconds} must lie between 0.1 and 600")
     if not 1_000 <= sr <= 192_000:
         raise ValueError(f"sr={sr} Hz must lie between 1000 and 192000")
+    if source is not None and device is not None:
+        raise ValueError(f"device={device!r} and source={source!r}: give one of them")
     check_folder_name(class_name, "class_name")
     check_folder_name(prefix, "prefix")
+    if source is None:
+        source = MicSource(device, alternative=None)
     out_dir = Path(folder) / class_name
     n = int(round(seconds * sr))
-    blocks: queue.Queue[np.ndarray] = queue.Queue()
-    status_flags: list[str] = []
+    # generous: the loop below only copies and writes, so a full queue means a stalled disk
+    sink = Sink(max_blocks=max(64, int(30.0 / getattr(source, "block_seconds", 0.05))))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written: list[Path] = []
-
-    def on_block(block: np.ndarray, status) -> None:  # PortAudio's thread
-        if status:
-            status_flags.append(str(status))
-        blocks.put(block)
-
     try:
-        stream, _ = open_input_stream(on_block, samplerate=sr, device=device)
-    except SoundDeviceError as exc:
+        source.start(sink, sr)
+    except LiveError as exc:
         raise RecorderError(str(exc)) from None
     try:
+        rate = int(source.sample_rate or sr)
+        resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32") if rate != sr else None
+        first_wait = max(timeout_s, float(getattr(source, "first_audio_timeout_s", timeout_s)))
         pending: list[np.ndarray] = []
         have = 0
+        got_audio, last = False, time.monotonic()
         while len(written) < n_clips:
             if stop_event is not None and stop_event.is_set():
                 break
+            if sink.error:
+                raise RecorderError(f"{sink.error} ({len(written)} of {n_clips} clips written)")
             try:
-                block = blocks.get(timeout=timeout_s)
+                block, _ = sink.queue.get(timeout=0.05)
             except queue.Empty:
-                raise RecorderError(f"the input device delivered no audio for {timeout_s:g} s "
-                                    f"({len(written)} of {n_clips} clips written)") from None
+                wait = timeout_s if got_audio else first_wait
+                if sink.ended:
+                    raise RecorderError(f"{source.name} ended ({len(written)} of {n_clips} clips written)") from None
+                if time.monotonic() - last > wait:
+                    raise RecorderError(f"the input device delivered no audio for {wait:g} s "
+                                        f"({len(written)} of {n_clips} clips written)") from None
+                continue
+            got_audio, last = True, time.monotonic()
+            if resampler is not None:
+                block = resampler.resample_chunk(block)
             pending.append(block)
             have += len(block)
             while have >= n and len(written) < n_clips:
                 joined = np.concatenate(pending)
                 clip, rest = joined[:n], joined[n:]
                 pending, have = [rest], len(rest)
-                out_dir.mkdir(parents=True, exist_ok=True)
-                k = len(written)
-                path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
-                while path.exists():  # a second recording within the same second
-                    k += 1000
-                    path = out_dir / f"{prefix}_{stamp}_{k:03d}.wav"
-                # Written under a temporary name and renamed: an interrupted write never leaves half a clip.
-                partial = path.with_name(path.name + ".part")
-                sf.write(str(partial), clip, sr, subtype="PCM_16", format="WAV")
-                partial.replace(path)
-                written.append(path)
+                written.append(_write_clip(clip, sr, out_dir, f"{prefix}_{stamp}", len(written)))
                 if on_progress is not None:
-                    on_progress(len(written), n_clips, path)
+                    on_progress(len(written), n_clips, written[-1])
     finally:
-        close_input_stream(stream)
-    if status_flags:
-        warnings.warn(f"the input stream reported {len(status_flags)} problem(s) ({status_flags[0]}): "
-                      "some audio may have been dropped; a busy machine records gaps", stacklevel=2)
+        source.stop()
+    if sink.overflows or sink.dropped:
+        warnings.warn(f"the input reported {sink.overflows} overflow(s) and lost {sink.dropped} block(s): some audio "
+                      "may have been dropped; a busy machine records gaps", stacklevel=2)
     return written
 
 
+def _write_clip(clip: np.ndarray, sr: int, out_dir: Path, stem: str, k: int) -> Path:
+    """``out_dir/<stem>_<k>.wav`` as 16-bit WAV (``k`` + 1000 while the name is taken), written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}_{k:03d}.wav"
+    while path.exists():  # a second recording within the same second
+        k += 1000
+        path = out_dir / f"{stem}_{k:03d}.wav"
+    # Written under a temporary name and renamed: an interrupted write never leaves half a clip.
+    partial = path.with_name(path.name + ".part")
+    sf.write(str(partial), clip, sr, subtype="PCM_16", format="WAV")
+    partial.replace(path)
+    return path
+
+
 class RecorderWidget:
-    """A small recorder for notebooks: pick a device name and a class, record N clips, see progress.
+    """A small recorder for notebooks: pick an input, a device name and a class, record N clips, see progress.
 
     Notebook: 04_device_mismatch_finetune.ipynb
 
@@ -240,7 +267,11 @@ class RecorderWidget:
     (or just ``rec`` as the last expression of a cell); :meth:`start`, :meth:`stop` and
     :meth:`join` do from code what the buttons do (tests, headless runs).
 
-    When no input device can be opened the Record button is disabled and the status line says why
+    The ``input`` chooser offers the kernel's microphones (sounddevice) and the microphone of the
+    browser showing the notebook (:class:`~audioclf_lib.live.browser.BrowserSource`, the live demo's
+    source), so a person on a remote kernel records their own microphone. When the kernel has no
+    input device the browser's is chosen at first and the status line says why; a kernel microphone
+    that cannot be opened disables Record, and the status line says why
     (:func:`audioclf_lib.soundio.input_device_status`).
 
     Parameters
@@ -258,12 +289,16 @@ class RecorderWidget:
     sr : int
         Recording rate (Hz).
     input_device : int, str or None
-        Input device index or name (``None``: the default input).
+        The kernel microphone's device index or name (``None``: the default input).
+    source : str, optional
+        The input chosen at first: ``"mic"`` (the kernel's microphone ``input_device``), ``"mic:<index>"``
+        (a listed one), ``"browser"``, or ``None``: the kernel's microphone when it can be opened, else
+        the browser's.
     """
 
     def __init__(self, root: str | Path, class_names: Sequence[str] = ("music", "noise"), *,
                  device_name: str = "my_laptop", n_clips: int = 10, seconds: float = 5.0, sr: int = 16_000,
-                 input_device: int | str | None = None):
+                 input_device: int | str | None = None, source: str | None = None):
         import ipywidgets as w
 
         self.root = Path(root)
@@ -274,28 +309,35 @@ class RecorderWidget:
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._why_browser: str | None = None  # why the browser's microphone was chosen at first
+        #: the browser's microphone (its widget shown while it is the input); None without anywidget
+        self.browser = browser_source_if_available()
         self.device_name = w.Text(value=device_name, description="device")
         self.class_name = w.Dropdown(options=self.class_names, value=self.class_names[0], description="class")
         self.n_clips = w.BoundedIntText(value=n_clips, min=1, max=500, description="clips")
         self.seconds = w.BoundedFloatText(value=seconds, min=0.5, max=60.0, step=0.5, description="seconds")
+        self.input_choice = w.Dropdown(options=self._input_options(), description="input",
+                                       layout=w.Layout(width="420px"))
+        self.input_choice.add_class("recorder-input")
         self.record_button = w.Button(description="Record", button_style="danger", icon="circle")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
         self.status = w.Label()
+        self.status.add_class("recorder-status")
         self.counts = w.HTML()
         self.record_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
-        self.available, self.device_info = input_device_status(input_device)
-        if self.available:
-            self.status.value = f"ready: {self.device_info}"
-        else:
-            self.record_button.disabled = True
-            self.status.value = f"recording unavailable: {self.device_info}"
+        self.available, self.device_info = False, ""
+        self.input_choice.value = self._default_input(source)
+        self._on_input()
+        self.input_choice.observe(lambda _: self._on_input(), "value")
         self._update_counts()
         self.widget = w.VBox([
+            self.input_choice,
             w.HBox([self.device_name, self.class_name]),
             w.HBox([self.n_clips, self.seconds]),
             w.HBox([self.record_button, self.stop_button, self.progress]),
+            *([self.browser.widget] if self.browser is not None else []),
             self.status,
             self.counts,
         ])
@@ -305,6 +347,63 @@ class RecorderWidget:
 
         display(self.widget)
 
+    # -- the input ---------------------------------------------------------------------------------
+    def _input_options(self) -> list[tuple[str, str]]:
+        first = "default microphone" if self.input_device is None else f"microphone {self.input_device!r}"
+        options = [(f"kernel: {first}", "mic")]
+        options += [(f"kernel: microphone {i}: {name}", f"mic:{i}") for i, name in input_devices()]
+        if self.browser is not None:
+            options.append(("browser microphone", "browser"))
+        return options
+
+    def _default_input(self, source: str | None) -> str:
+        values = [v for _, v in self.input_choice.options]
+        if source is not None:
+            if source not in values:
+                raise ValueError(f"source={source!r}; available: {values}")
+            return source
+        ok, why = input_device_status(self.input_device)
+        if ok or self.browser is None:
+            return "mic"
+        self._why_browser = why  # shown in the status line
+        return "browser"
+
+    def _kernel_device(self) -> int | str | None:
+        value = self.input_choice.value
+        return int(value[4:]) if value.startswith("mic:") else self.input_device
+
+    def _on_input(self) -> None:
+        """The input changed: whether Record can work with it, in the status line."""
+        browser = self.input_choice.value == "browser"
+        if browser:
+            why = self._why_browser
+            self.available = True
+            self.device_info = ("this browser's microphone: press Record, then allow it in the browser" if why is None
+                                else f"the kernel cannot record on its machine ({why}), so the input is this "
+                                     "browser's microphone: press Record, then allow it in the browser")
+        else:
+            self.available, self.device_info = input_device_status(self._kernel_device())
+        if self.browser is not None:
+            self.browser.widget.layout.display = None if browser else "none"
+        if not self.running:
+            self.record_button.disabled = not self.available
+            self.status.value = (f"ready: {self.device_info}" if self.available
+                                 else f"recording unavailable: {self.device_info}")
+
+    def make_source(self) -> Source:
+        """The live source for the chosen input (the one :class:`BrowserSource` for the browser).
+
+        Returns
+        -------
+        source : Source
+            A :class:`~audioclf_lib.live.sources.MicSource` or :attr:`browser`.
+        """
+        if self.input_choice.value == "browser":
+            return self.browser
+        alternative = "the browser microphone (input)" if self.browser is not None else None
+        return MicSource(self._kernel_device(), alternative=alternative)
+
+    # -- recording ---------------------------------------------------------------------------------
     @property
     def folder(self) -> Path:
         """``<root>/<device name>``: where the clips of the current device go."""
@@ -343,12 +442,13 @@ class RecorderWidget:
             self.status.value = str(exc)
             return False
         n, cls, seconds = int(self.n_clips.value), self.class_name.value, float(self.seconds.value)
+        source = self.make_source()
         self._stop.clear()
         self.error = None
         self.progress.value = 0.0
-        self.record_button.disabled = True
+        self.record_button.disabled = self.input_choice.disabled = True
         self.stop_button.disabled = False
-        self.status.value = f"recording {n} × {seconds:g} s of {cls!r} ..."
+        self.status.value = f"recording {n} × {seconds:g} s of {cls!r} from the {source.name} ..."
 
         def on_progress(k: int, total: int, path: Path) -> None:
             self.written.append(path)
@@ -359,16 +459,16 @@ class RecorderWidget:
         def work() -> None:
             t0 = time.perf_counter()
             try:
-                paths = record_clips(n, folder, cls, seconds=seconds, sr=self.sr, device=self.input_device,
+                paths = record_clips(n, folder, cls, seconds=seconds, sr=self.sr, source=source,
                                      on_progress=on_progress, stop_event=self._stop)
                 what = "stopped" if self._stop.is_set() else "done"
                 self.status.value = (f"{what}: {len(paths)} clip(s) of {cls!r} in {folder.name}/{cls}/ "
                                      f"({time.perf_counter() - t0:.1f} s)")
             except (RecorderError, ValueError, OSError) as exc:
-                self.error = str(exc)
-                self.status.value = f"error: {exc}"
+                self.error = re.sub(r"\b([Pp]ress) Start\b", r"\1 Record", str(exc))  # this widget's button
+                self.status.value = f"error: {self.error}"
             finally:
-                self.record_button.disabled = False
+                self.record_button.disabled = self.input_choice.disabled = False
                 self.stop_button.disabled = True
                 self._update_counts()
 

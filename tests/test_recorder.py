@@ -61,10 +61,141 @@ def test_status_without_an_input_device_is_a_sentence(monkeypatch):
 
 def test_widget_without_a_device_disables_record(monkeypatch, tmp_path):
     monkeypatch.setattr(recorder, "input_device_status", lambda device=None: (False, "no input device (test)"))
-    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="nodev")
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="nodev", source="mic")
     assert rec.record_button.disabled and "unavailable" in rec.status.value and "test" in rec.status.value
     assert rec.start() is False and rec.join(1) and rec.written == []
     assert "music: <b>0</b>" in rec.counts.value
+
+
+# -- any live source: the browser's microphone, a fake one ------------------------------------------------
+
+class FakeSource:
+    """A live source (the interface of audioclf_lib.live.sources) that pushes ``audio`` at ``rate`` from its own
+    thread, as fast as the queue takes it, then fails with ``fail`` or just stops pushing."""
+
+    name = "fake input"
+    block_seconds = 0.1
+
+    def __init__(self, audio: np.ndarray, rate: int, *, fail: str | None = None, first_audio_timeout_s: float = 8.0):
+        self.audio, self.rate, self.fail = audio.astype(np.float32), rate, fail
+        self.first_audio_timeout_s = first_audio_timeout_s
+        self.sample_rate = None
+        self.starts = self.stops = 0
+        self._thread = None
+
+    @property
+    def active(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, sink, preferred_rate):
+        import threading
+
+        self.starts += 1
+        self.sample_rate = self.rate  # not the recorder's: it must resample
+        n = int(self.block_seconds * self.rate)
+
+        def push():
+            for i in range(0, self.audio.size, n):
+                sink.push(self.audio[i : i + n].copy())
+            if self.fail:
+                sink.fail(self.fail)
+
+        self._thread = threading.Thread(target=push, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self.stops += 1
+
+
+def test_record_clips_from_a_live_source_resamples_it_and_writes_it(tmp_path):
+    import soxr
+
+    rng = np.random.default_rng(1)
+    audio = (0.3 * rng.standard_normal(3 * 48_000)).astype(np.float32)  # 3 s at the browser's 48 kHz
+    source = FakeSource(audio, 48_000)
+    paths = recorder.record_clips(2, tmp_path / "dev", "music", seconds=1.0, sr=SR, source=source)
+    assert len(paths) == 2 and source.starts == 1 and source.stops == 1
+    expected = soxr.resample(audio, 48_000, SR)
+    for k, path in enumerate(paths):
+        y, sr = sf.read(str(path), dtype="float32")
+        assert sr == SR and y.size == SR
+        # the same audio, clip after clip: what the resampler makes of it, to 16-bit precision
+        np.testing.assert_allclose(y, expected[k * SR : (k + 1) * SR], atol=2e-3)
+
+
+def test_record_clips_says_what_broke_the_source_and_closes_it(tmp_path):
+    sentence = "The browser refused the microphone. Allow it and press Start again."
+    source = FakeSource(np.zeros(4_800, np.float32), 48_000, fail=sentence)
+    with pytest.raises(recorder.RecorderError, match=r"refused the microphone.*\(0 of 2 clips written\)"):
+        recorder.record_clips(2, tmp_path, "music", seconds=1.0, source=source)
+    assert source.stops == 1 and not (tmp_path / "music").exists()
+
+    silent = FakeSource(np.zeros(0, np.float32), 48_000, first_audio_timeout_s=0.3)  # never delivers a block
+    with pytest.raises(recorder.RecorderError, match=r"no audio for 0.3 s \(0 of 1 clips written\)"):
+        recorder.record_clips(1, tmp_path, "music", seconds=1.0, source=silent, timeout_s=0.1)
+    assert silent.stops == 1
+    with pytest.raises(ValueError, match="give one of them"):
+        recorder.record_clips(1, tmp_path, "music", device=3, source=silent)
+
+
+def test_widget_chooses_the_browser_when_the_kernel_has_no_microphone(monkeypatch, tmp_path):
+    monkeypatch.setattr(recorder, "input_device_status", lambda device=None: (False, "no input device (test)"))
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="remote")
+    assert rec.input_choice.value == "browser" and ("browser microphone", "browser") in rec.input_choice.options
+    assert not rec.record_button.disabled and rec.available
+    assert "kernel cannot record on its machine (no input device (test))" in rec.status.value
+    assert rec.make_source() is rec.browser and rec.browser.widget in rec.widget.children
+    assert rec.browser.widget.layout.display is None
+    rec.input_choice.value = "mic"  # the kernel's microphone: nothing to record from
+    assert rec.record_button.disabled and "recording unavailable: no input device (test)" in rec.status.value
+    assert rec.browser.widget.layout.display == "none"
+    rec.input_choice.value = "browser"
+    assert not rec.record_button.disabled and rec.status.value.startswith("ready: ")
+    monkeypatch.setattr(recorder, "input_device_status", lambda device=None: (True, "a microphone"))
+    assert recorder.RecorderWidget(tmp_path, ["music"]).input_choice.value == "mic"
+
+
+def browser_blocks(rec, audio: np.ndarray, rate: int = 48_000, block: int = 4_800) -> None:
+    """Send ``audio`` as the browser's front end does, once the recorder has started the browser source."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while rec.browser._sink is None:  # the recording thread starts the source
+        assert time.monotonic() < deadline and rec.running, rec.status.value
+        time.sleep(0.01)
+    for seq, i in enumerate(range(0, audio.size, block)):
+        content = {"type": "block", "session": rec.browser._session, "seq": seq, "rate": rate, "n": block}
+        rec.browser._on_msg(rec.browser.widget, content, [memoryview(audio[i : i + block].astype("<f4").tobytes())])
+
+
+def test_widget_records_from_the_browser_microphone(monkeypatch, tmp_path):
+    import soxr
+
+    monkeypatch.setattr(recorder, "input_device_status", lambda device=None: (False, "no input device (test)"))
+    rec = recorder.RecorderWidget(tmp_path, ["music", "noise"], device_name="remote", n_clips=2, seconds=0.5)
+    sent = []
+    rec.browser.widget.send = lambda msg, buffers=None: sent.append(msg["cmd"])  # what the front end receives
+    rec.browser.widget.frontend_ready = True  # as a browser showing the notebook reports
+    audio = (0.3 * np.random.default_rng(2).standard_normal(int(1.5 * 48_000))).astype(np.float32)
+    assert rec.start() and rec.input_choice.disabled
+    browser_blocks(rec, audio)
+    assert rec.join(timeout=10), rec.status.value
+    assert rec.error is None and rec.status.value.startswith("done: 2 clip(s) of 'music' in remote/music/")
+    assert sent == ["start", "stop"] and not rec.browser.active and not rec.input_choice.disabled
+    expected = soxr.resample(audio, 48_000, SR)
+    for k, path in enumerate(rec.written):
+        y, sr = sf.read(str(path), dtype="float32")
+        assert sr == SR and y.size == SR // 2
+        np.testing.assert_allclose(y, expected[k * SR // 2 : (k + 1) * SR // 2], atol=2e-3)
+
+    # the person refuses the microphone: the browser's sentence, with this widget's button in it
+    assert rec.start()
+    browser_blocks(rec, audio[:0])
+    rec.browser.widget.state = "denied"
+    assert rec.join(timeout=10)
+    assert rec.status.value.startswith("error: The browser refused the microphone") and "press Record again" in \
+        rec.status.value, rec.status.value
+    assert sent == ["start", "stop", "start", "stop"] and not rec.record_button.disabled and len(rec.written) == 2
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
