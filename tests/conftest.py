@@ -2,6 +2,7 @@
 
 from tests.audio_env import virtual_mic  # noqa: F401  (session: PulseAudio loopback)
 from tests.jupyter_browser import chromium, jupyter_lab, lab_page  # noqa: F401  (JupyterLab + Chromium)
+from tests.browser_mic import lab_without_microphone  # noqa: F401  (JupyterLab whose kernels have no microphone)
 
 
 import os  # noqa: E402

@@ -1,27 +1,30 @@
 """The browser's microphone as a live source (audioclf_lib.live.browser): the kernel side, and the real thing in
-JupyterLab 4 in Debian's headless Chromium with a fake microphone that plays a held-out music clip.
+JupyterLab 4 in Debian's headless Chromium with a fake microphone that plays a held-out music clip, then speech.
 
-The browser test runs its own JupyterLab whose kernels cannot reach any sound server (so the demo must choose the
-browser's microphone by itself, and say why) and its own Chromium with a fake capture device reading the clip.
+The browser tests run their own JupyterLab whose kernels cannot reach any sound server (so the demo must choose the
+browser's microphone by itself, and say why) and their own Chromium with a fake capture device reading the clip.
+They check: a refused microphone is a sentence and Start works again once it is allowed; the kernel receives as
+much audio as streamed time, with no lost blocks; the live loop's decisions are those of ``audioclf classify`` on
+the same file, window by window (``tests.browser_mic.check_against_classify`` says exactly what is compared); and
+after Stop/Start ten times in a row every AudioContext and track is closed and the kernel holds the same threads,
+widgets and comms as before (read through a second client on the notebook's kernel).
 """
 from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-import soundfile as sf
 
-from audioclf_lib.audio import load_audio
-from audioclf_lib.live import BrowserSource, LiveError, Sink, demo_clips
-from tests.jupyter_browser import CHROMIUM_ARGS, CHROMIUM_PATH, LabPage, start_jupyter_lab
+from audioclf_lib.live import BrowserSource, LiveError, Sink
+from tests.browser_mic import (BROWSER_RATE, OPEN_AUDIO, TRACK_AUDIO, check_against_classify, fake_mic_chromium,
+                               held_out_wav, kernel_census, live_results)
+from tests.jupyter_browser import LabPage
 
-BROWSER_RATE = 48_000
 ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+START_STOPS = 10  # Stop/Start this often in a row: nothing may pile up
 
 
 def block_message(source: BrowserSource, seq: int, y: np.ndarray, rate: int = BROWSER_RATE, session: int | None = None):
@@ -121,22 +124,11 @@ def test_a_person_slow_to_allow_the_microphone_is_told_what_to_do():
 # ------------------------------------------------------------------------------------------------------------------
 # in JupyterLab, in headless Chromium with a fake microphone
 
+NOTEBOOK = "browser_mic.ipynb"
 NOTEBOOK_CODE = """\
 from audioclf_lib.live import LiveDemo
 demo = LiveDemo(models=["music-speech-noise"], device="cpu")
 demo"""
-
-
-def held_out_wav(cls: str, folder) -> Path:
-    """Held-out ``cls`` clips (that the 3-class model gets right offline), 8 s as a 16-bit WAV for Chromium's fake
-    microphone."""
-    from audioclf_lib.predict import Predictor
-
-    paths = demo_clips(cls, seconds=8.0, predictor=Predictor("music-speech-noise", silence_dbfs=None))
-    y = np.concatenate([load_audio(p, BROWSER_RATE)[0] for p in paths])[: 8 * BROWSER_RATE]
-    path = folder / f"{cls}.wav"
-    sf.write(path, y, BROWSER_RATE, subtype="PCM_16")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -144,61 +136,11 @@ def music_wav(tmp_path_factory):
     return held_out_wav("music", tmp_path_factory.mktemp("fake-mic"))
 
 
-@contextmanager
-def fake_mic_chromium(chromium, wav: Path, *, fake_ui: bool):
-    """A second headless Chromium, launched through the session's Playwright (``chromium`` fixture: one Playwright
-    per thread), whose fake capture device plays ``wav`` in a loop; ``fake_ui``: every page is allowed the
-    microphone at once (``--use-fake-ui-for-media-stream``), else only once the test grants it."""
-    flags = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"]
-    browser = chromium.browser_type.launch(executable_path=CHROMIUM_PATH, headless=True, args=[
-        *CHROMIUM_ARGS, *flags, *(["--use-fake-ui-for-media-stream"] if fake_ui else [])])
-    try:
-        yield browser
-    finally:
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def lab_without_microphone(tmp_path_factory):
-    """JupyterLab whose kernels reach no sound server: the kernel has no input device."""
-    server = start_jupyter_lab(tmp_path_factory.mktemp("lab-root"), state_dir=tmp_path_factory.mktemp("lab-state"),
-                               env={"PULSE_SERVER": "unix:/nonexistent/native"})
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def chromium_fake_mic(chromium, music_wav):
     """Chromium whose fake microphone plays ``music_wav``; a page gets it only once the test grants it."""
     with fake_mic_chromium(chromium, music_wav, fake_ui=False) as browser:
         yield browser
-
-
-# Keeps every AudioContext and microphone stream the page opens, to check that Stop closes them.
-TRACK_AUDIO = """(() => {
-  const seen = window.__audioclf = {contexts: [], streams: []};
-  const Original = window.AudioContext;
-  window.AudioContext = class extends Original {
-    constructor(...args) { super(...args); seen.contexts.push(this); }
-  };
-  if (navigator.mediaDevices) {
-    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = async (constraints) => {
-      const stream = await getUserMedia(constraints);
-      seen.streams.push(stream);
-      return stream;
-    };
-  }
-})();"""
-OPEN_AUDIO = """() => ({
-  contexts: window.__audioclf.contexts.length,
-  open: window.__audioclf.contexts.filter(c => c.state !== "closed").length,
-  tracks: window.__audioclf.streams.flatMap(s => s.getTracks()).length,
-  live: window.__audioclf.streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== "ended").length,
-  settings: window.__audioclf.streams.flatMap(s => s.getAudioTracks()).map(t => t.getSettings()),
-})"""
 
 
 def browser_line(lab) -> dict:
@@ -226,14 +168,15 @@ def open_demo(server, page, name: str) -> LabPage:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microphone, chromium_fake_mic, tmp_path):
+def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microphone, chromium_fake_mic, music_wav,
+                                                              tmp_path):
     server = lab_without_microphone
     context = chromium_fake_mic.new_context(viewport={"width": 1280, "height": 1000})
     context.add_init_script(TRACK_AUDIO)
     page = context.new_page()
     lab = None
     try:
-        lab = open_demo(server, page, "browser_mic.ipynb")
+        lab = open_demo(server, page, NOTEBOOK)
         status = lab.wait_for_text(".live-status", r"Ready", timeout=20)
         assert "The kernel cannot record on its machine" in status and "browser's microphone" in status, status
         assert page.locator(".live-input select").input_value() == "browser microphone"
@@ -265,6 +208,10 @@ def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microp
         lab.wait_for_text(".live-status", r"Stopped", timeout=10)
         lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: stopped", timeout=10)
         elapsed = time.monotonic() - t0
+        # the live loop decided what `audioclf classify` decides on the same file, window by window
+        live = live_results(server, NOTEBOOK, tmp_path / "live.npz")
+        assert len(live["labels"]) >= 2, live["labels"]
+        compared = check_against_classify(live, music_wav, tmp_path, expected="music")
         stats = lab.text(".live-stats")
         assert stats.startswith("Overflows: 0 | dropped blocks: 0"), stats
         after = browser_line(lab)
@@ -280,19 +227,30 @@ def test_browser_microphone_in_jupyterlab_denied_then_allowed(lab_without_microp
         assert not setting.get("echoCancellation") and not setting.get("noiseSuppression"), setting
         assert not setting.get("autoGainControl"), setting
 
-        # 3. Start / Stop again and again: every run opens one context and one track, and closes them
-        for i in range(3):
+        # 3. Stop / Start again and again: every run opens one context and one track and closes them, and the
+        # kernel ends each run with the threads, widgets and comms it had after the first one
+        before = kernel_census(server, NOTEBOOK)
+        for i in range(START_STOPS):
             lab.click_button("Start")
             lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: streaming", timeout=20)
+            lab.wait_for_text(".live-status", r"Listening", timeout=20)
             lab.click_button("Stop")
             lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: stopped", timeout=10)
             lab.wait_for_text(".live-status", r"Stopped", timeout=10)
         page.wait_for_function("() => window.__audioclf.contexts.every(c => c.state === 'closed')", timeout=5000)
         audio = page.evaluate(OPEN_AUDIO)
-        assert audio["contexts"] == 4 and audio["open"] == 0 and audio["tracks"] == 4 and audio["live"] == 0, audio
+        runs = 1 + START_STOPS
+        assert audio["contexts"] == runs and audio["open"] == 0, audio
+        assert audio["tracks"] == runs and audio["live"] == 0, audio
+        assert page.locator(".audioclf-browser-mic").count() == 1  # one front end, shown once
+        after_runs = kernel_census(server, NOTEBOOK)
+        assert after_runs == before, (before, after_runs)
+        assert not any(name.startswith("audioclf-") for name in after_runs["threads"]), after_runs
         assert page.locator(ERROR_OUTPUT).count() == 0
         print(f"browser microphone: {after}, {elapsed:.1f} s from Start to Stop; first run {during}; "
-              f"{ {k: v for k, v in audio.items() if k != 'settings'} }")
+              f"{ {k: v for k, v in audio.items() if k != 'settings'} }; kernel after {START_STOPS} more runs: "
+              f"{len(after_runs['threads'])} threads, {after_runs['widgets']} widgets, {after_runs['comms']} comms; "
+              f"live vs classify: {compared}")
     finally:
         page.screenshot(path=str(tmp_path / "final.png"))
         context.close()
@@ -305,7 +263,8 @@ def test_browser_microphone_with_the_fake_permission_ui_hears_speech(lab_without
     """Chromium started with --use-fake-ui-for-media-stream (the page is allowed at once), the fake microphone
     playing held-out speech."""
     server = lab_without_microphone
-    with fake_mic_chromium(chromium, held_out_wav("speech", tmp_path), fake_ui=True) as browser:
+    speech_wav = held_out_wav("speech", tmp_path)
+    with fake_mic_chromium(chromium, speech_wav, fake_ui=True) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         try:
@@ -315,6 +274,7 @@ def test_browser_microphone_with_the_fake_permission_ui_hears_speech(lab_without
             lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: streaming \| \d+ Hz", timeout=20)
             first = lab.wait_for_text(".live-result", r"^\s*(MUSIC|SPEECH|NOISE|SILENCE)\s", timeout=30)
             assert first.split()[0] == "SPEECH", first
+            lab.wait_for_text(".live-stats", r"decisions: [2-9]", timeout=20)
             lab.click_button("Stop")
             lab.wait_for_text(".audioclf-browser-mic", r"browser microphone: stopped", timeout=10)
             stats = lab.text(".live-stats")
@@ -322,6 +282,9 @@ def test_browser_microphone_with_the_fake_permission_ui_hears_speech(lab_without
             line = browser_line(lab)
             assert line["lost"] == 0 and abs(line["received"] - line["seconds"]) <= 0.4, line
             assert page.locator(ERROR_OUTPUT).count() == 0
+            live = live_results(server, "browser_mic_speech.ipynb", tmp_path / "live.npz")
+            compared = check_against_classify(live, speech_wav, tmp_path, expected="speech")
+            print(f"speech: live vs classify: {compared}")
         finally:
             page.screenshot(path=str(tmp_path / "final.png"))
             context.close()
