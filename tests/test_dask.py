@@ -157,13 +157,12 @@ class SlowAfterTwo(WorkerPlugin):
             time.sleep(10)
 
 
-def test_dask_interrupted_run_resumes_without_recomputing_finished_files(runs, batch, tmp_path):
+def interrupt_run(args: list, markers: Path, finished) -> None:
+    """classify ``args`` on a 2-worker cluster that slows every task after two (:class:`SlowAfterTwo`),
+    stopped with Ctrl-C (SIGINT) as soon as ``finished()`` counts 2 finished outputs."""
     from distributed import Client, LocalCluster
 
-    good = [f for f in batch if f.name != "bad.wav"]
-    out, markers = tmp_path / "out", tmp_path / "markers"
     markers.mkdir()
-    args = [*good, "-o", out, "--windows", "--quiet", "--skip-existing"]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         client.register_plugin(SlowAfterTwo(str(markers)), name="slow-after-two")
@@ -171,10 +170,17 @@ def test_dask_interrupted_run_resumes_without_recomputing_finished_files(runs, b
                    "--dask", cluster.scheduler_address]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and len(list(out.glob("*.csv"))) < 2 and proc.poll() is None:
+        while time.monotonic() < deadline and finished() < 2 and proc.poll() is None:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 130, proc.stderr.read()
+
+
+def test_dask_interrupted_run_resumes_without_recomputing_finished_files(runs, batch, tmp_path):
+    good = [f for f in batch if f.name != "bad.wav"]
+    out = tmp_path / "out"
+    args = [*good, "-o", out, "--windows", "--quiet", "--skip-existing"]
+    interrupt_run(args, tmp_path / "markers", lambda: len(list(out.glob("*.csv"))))
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.csv")}
     assert 2 <= len(first) < 4, "the run should have been stopped part-way"
     assert not [p for p in out.iterdir() if p.suffix != ".csv"], "no half-written outputs"
@@ -259,22 +265,11 @@ class CountStarts(WorkerPlugin):
 def test_interrupted_sharded_run_resumes_without_recomputing_finished_shards(sharded_runs, long_file, tmp_path):
     from distributed import Client, LocalCluster
 
-    out, slow, counted = tmp_path / "out", tmp_path / "slow", tmp_path / "counted"
-    slow.mkdir()
+    out, counted = tmp_path / "out", tmp_path / "counted"
     counted.mkdir()
     parts = out / ".archive.csv.shards"  # where the client keeps the finished shards of out/archive.csv
     args = [long_file, "-o", out / "archive.csv", "--quiet", "--skip-existing", *SHARD]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        client.register_plugin(SlowAfterTwo(str(slow)), name="slow-after-two")
-        command = [sys.executable, "-m", "audioclf_lib", "classify", "--model", MODEL, *map(str, args),
-                   "--dask", cluster.scheduler_address]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and len(list(parts.glob("*.npz"))) < 2 and proc.poll() is None:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    interrupt_run(args, tmp_path / "slow", lambda: len(list(parts.glob("*.npz"))))
     finished = sorted(p.name for p in parts.glob("*.npz"))
     assert 2 <= len(finished) < 5, "the run should have been stopped part-way"
     assert sorted(p.name for p in out.iterdir()) == [parts.name], "no output for a file whose shards are not all done"
