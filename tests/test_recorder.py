@@ -7,21 +7,10 @@ import soundfile as sf
 
 from audioclf_lib import recorder
 from audioclf_lib.audio import load_audio
+from tests.browser_mic import best_offset as best_match  # (offset, Pearson r) of a recording in what was played
 from tests.helpers import starter_clip
 
 SR = 16_000
-
-
-def best_match(recorded: np.ndarray, played: np.ndarray) -> tuple[int, float]:
-    """Offset in ``played`` where ``recorded`` (shorter) fits best, and the Pearson r there."""
-    n = len(recorded)
-    size = 1 << int(np.ceil(np.log2(len(played) + n)))
-    xcorr = np.fft.irfft(np.fft.rfft(played, size) * np.conj(np.fft.rfft(recorded, size)), size)[: len(played) - n + 1]
-    # Normalise by the energy of each stretch of ``played`` so loud passages do not win by loudness alone.
-    cumulative = np.concatenate([[0.0], np.cumsum(np.square(played, dtype=np.float64))])
-    energy = cumulative[n:] - cumulative[:-n]
-    lag = int(np.argmax(xcorr / np.sqrt(energy + 1e-12)))
-    return lag, float(np.corrcoef(played[lag : lag + n], recorded)[0, 1])
 
 
 def wait_until_audible(mic, timeout: float = 10.0) -> None:
