@@ -198,20 +198,26 @@ def heard_stretch(window: np.ndarray, y: np.ndarray, sr: int, *, piece_s: float 
     t = np.arange(n)
     source = np.full(n, -1)  # per sample: where in the file it comes from; -1: silence put in
     jumps = []
+    done = 0  # source[:done] is set
     for (s0, e0, o0), (s1, e1, o1) in zip(runs, runs[1:]):
         delta = (o1 - o0 + L // 2) % L - L // 2  # > 0: audio skipped; < 0: silence put in
         assert abs(delta) <= max_jump_s * sr, f"the window's runs {runs}: not one loop of the file"
         inserted = max(0, -delta)
-        best = None
-        for c in range(e0, max(e0, s1 - inserted) + 1):  # where the jump happened
-            guess = np.concatenate([(t[e0:c] + o0) % L, np.full(inserted, -1), (t[c + inserted : s1] + o1) % L])
-            err = float(np.sum((window[e0:s1] - np.where(guess >= 0, y[guess], 0.0)) ** 2))
-            if best is None or err < best[0]:
-                best = (err, c, guess)
-        source[s0:e0], source[e0:s1] = (t[s0:e0] + o0) % L, best[2]
-        jumps.append((round(best[1] / sr, 3), round(1e3 * delta / sr, 1)))
-    s_last, e_last, o_last = runs[-1]
-    source[s_last:e_last] = (t[s_last:e_last] + o_last) % L
+        lo, hi = max(done, e0 - m), min(e1, s1 + m)  # the jump lies between the runs, or near their edges
+        # the squared misfit of [lo, c) on run 0, [c, c + inserted) as silence, [c + inserted, hi) on run 1
+        part = window[lo:hi].astype(np.float64)
+        cum = [np.concatenate([[0.0], np.cumsum(e)]) for e in
+               ((part - y[(t[lo:hi] + o0) % L]) ** 2, part ** 2, (part - y[(t[lo:hi] + o1) % L]) ** 2)]
+        c = np.arange(hi - lo - inserted + 1)  # where the jump happened, from lo
+        err = cum[0][c] + cum[1][c + inserted] - cum[1][c] + cum[2][-1] - cum[2][c + inserted]
+        c = lo + int(np.argmin(err))
+        source[done:c] = (t[done:c] + o0) % L
+        source[c : c + inserted] = -1
+        source[c + inserted : hi] = (t[c + inserted : hi] + o1) % L
+        done = hi
+        jumps.append((round(c / sr, 3), round(1e3 * delta / sr, 1)))
+    o_last = runs[-1][2]
+    source[done:] = (t[done:] + o_last) % L
     # the stream may begin with silence (the capture's first moments): where it ends fits best
     head = min(m, n)
     miss = np.square(window[:head] - y[source[:head]], dtype=np.float64)
