@@ -338,7 +338,7 @@ class BrowserSource:
         """
         if not self.widget.frontend_ready:
             raise LiveError("The browser microphone needs this notebook open in a browser (JupyterLab, Notebook, "
-                            "VS Code) with the demo shown: no browser has loaded its widget. Choose another input.")
+                            "VS Code) with its widget shown: no browser has loaded it. Choose another input.")
         with self._lock:
             self._session += 1
             self._expected = 0
