@@ -18,8 +18,10 @@ Modules and packages by concern (the notebooks ``01``-``05`` import them; see ea
   recordings), ``finetune`` (fine-tuning for a device, device-robust training, device
   checkpoints), ``laptop_recipe`` (notebook 04's laptop study as one recipe), ``recorder``
   (recording labelled clips from a microphone), ``soundio`` (the one sounddevice layer);
-- inference and decisions: ``predict`` (the ``Predictor``: front end + model for a window or a
-  file), ``segments/`` (the decision policy from window probabilities to segments: ``policy``,
+- inference and decisions: ``scoring`` (what both predictors share: windows of files, the silence
+  gate, the decision policy), ``predict`` (the ``Predictor``: front end + model for a window or a
+  file), ``onnx_predictor`` and ``features_numpy`` (the command line's torch-free predictor: the
+  log-mel front end in numpy and the cached ONNX export), ``segments/`` (the decision policy from window probabilities to segments: ``policy``,
   ``merge``; segment files in CSV, JSON lines, Audacity, TextGrid, RTTM: ``formats``; scoring
   segments against a reference: ``evaluate``), ``onnx_export`` (ONNX export and
   the cached ONNX Runtime backend);

@@ -4,13 +4,15 @@ and segmentation quality on long recordings of held-out clips (``make bench``, s
 Benchmarks: make bench
 
 Every timing runs ``audioclf`` in a fresh process, as a shell would, with the ONNX cache in a
-temporary folder warmed by one untimed run (:func:`~audioclf_lib.onnx_export.cached_onnx_model`).
+temporary folder warmed by one run (:func:`~audioclf_lib.onnx_export.cached_onnx_model`), and reports
+wall and CPU time: on a machine other jobs load, wall time is inflated and CPU time is the fairer
+measure of the work.
 """
 from __future__ import annotations
 
 import os
+import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,14 +41,18 @@ def _one_core() -> list[str]:
     return ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
-def _wall(cmd: list[str], env: dict, repeat: int = 1) -> float:
-    """Median wall seconds of ``cmd`` (it must succeed)."""
-    times = []
+def _run(cmd: list[str], env: dict, repeat: int = 1) -> tuple[float, float, float]:
+    """Median wall seconds of ``cmd`` (it must succeed), with the user and user + system CPU seconds of that run."""
+    runs = []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        user = after.ru_utime - before.ru_utime
+        runs.append((wall, user, user + after.ru_stime - before.ru_stime))
+    return sorted(runs)[len(runs) // 2]
 
 
 def _long_audio(seconds: float) -> np.ndarray:
@@ -58,8 +64,14 @@ def _long_audio(seconds: float) -> np.ndarray:
     return np.resize(np.concatenate(pieces), int(seconds * SR)).astype(np.float32)
 
 
+#: The two ways ``classify`` can run here, side by side: ``auto`` (the default: numpy front end + ONNX Runtime,
+#: no torch, once the cache holds the checked export) and ``onnx`` (the torch front end + ONNX Runtime: the
+#: path every run took before the torch-free one, and the one ``auto`` falls back to).
+PATHS = (("auto", "numpy front end + ONNX Runtime (no torch)"), ("onnx", "torch front end + ONNX Runtime"))
+
+
 def cli_benchmarks(*, hour_seconds: float = 3600.0, n_files: int = 100, model: str = "music-speech-noise") -> pd.DataFrame:
-    """Wall times of ``audioclf`` runs in fresh processes, with the ratios the command line is judged by.
+    """Wall and CPU times of ``audioclf`` runs in fresh processes, the two paths side by side (:data:`PATHS`).
 
     Benchmarks: make bench
 
@@ -75,43 +87,60 @@ def cli_benchmarks(*, hour_seconds: float = 3600.0, n_files: int = 100, model: s
     Returns
     -------
     pd.DataFrame
-        One row per measurement: ``what``, ``wall_s``, ``x_realtime`` (audio seconds per wall
-        second, start-up included) and ``note``.
+        One row per measurement: ``what``, ``backend``, ``wall_s``, ``user_s`` and ``cpu_s`` (user +
+        system, of the process and its children), ``x_realtime`` (audio seconds per wall second,
+        start-up included), ``x_realtime_cpu`` (per CPU second: what an idle core would give, about)
+        and ``note``. On a loaded machine read the CPU columns.
     """
     rows = []
+
+    def row(what: str, backend: str, timing: tuple[float, float, float], audio_s: float | None, note: str) -> None:
+        wall, user, cpu = timing
+        rows.append({"what": what, "backend": backend, "wall_s": wall, "user_s": user, "cpu_s": cpu,
+                     "x_realtime": audio_s / wall if audio_s else None,
+                     "x_realtime_cpu": audio_s / cpu if audio_s and cpu > 0 else None, "note": note})
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "AUDIOCLF_ONNX_CACHE": str(tmp / "onnx"), "OMP_NUM_THREADS": "1"}
         base = _audioclf()
-        rows.append({"what": "audioclf --help", "wall_s": _wall([*base, "--help"], env, repeat=5), "x_realtime": None,
-                     "note": "median of 5"})
+        row("audioclf --help", "-", _run([*base, "--help"], env, repeat=5), None, "median of 5")
         y = _long_audio(max(hour_seconds, 10.0))
         short = tmp / "ten_seconds.wav"
         sf.write(short, y[: 10 * SR], SR, subtype="PCM_16")
-        classify = [*base, "classify", "--model", model, "--quiet"]
-        _wall([*classify, str(short)], env)  # writes the ONNX cache
-        wall = _wall([*classify, str(short)], env, repeat=3)
-        rows.append({"what": "classify a 10-s file, cold shell, warm ONNX cache", "wall_s": wall, "x_realtime": 10 / wall,
-                     "note": "median of 3; default policy (0.5-s hop)"})
         long = tmp / "long.wav"
         sf.write(long, y[: int(hour_seconds * SR)], SR, subtype="PCM_16")
         del y
+        classify = [*base, "classify", "--model", model, "--quiet"]
+        first = _run([*classify, str(short)], env)  # exports to the ONNX cache, writes the sidecar
+        row("classify a 10-s file, cold shell, empty ONNX cache", "auto", first, 10.0, "the export and its checks, once")
+        for backend, label in PATHS:
+            row("classify a 10-s file, cold shell, warm ONNX cache", backend,
+                _run([*classify, "--backend", backend, str(short)], env, repeat=3), 10.0, f"median of 3; {label}")
         core = _one_core()
-        for label, extra in (("default policy, 0.5-s hop", []), ("back-to-back 5-s windows (--hop 5)", ["--hop", "5"])):
-            wall = _wall([*core, *classify, *extra, str(long)], env)
-            rows.append({"what": f"classify {hour_seconds / 3600:g} h on one core, start-up included", "wall_s": wall,
-                         "x_realtime": hour_seconds / wall, "note": label + (" (taskset -c 0)" if core else " (all cores)")})
+        where = " (taskset -c 0)" if core else " (all cores)"
+        for backend, label in PATHS:
+            row(f"classify {hour_seconds / 3600:g} h on one core, start-up included", backend,
+                _run([*core, *classify, "--backend", backend, str(long)], env), hour_seconds,
+                f"default policy (0.5-s hop); {label}{where}")
+        for extra, label in ((["--hop", "0.512"], "--hop 0.512: window starts on the STFT frame grid, one grid "
+                                                   "instead of four (another policy: not the default)"),
+                             (["--hop", "5"], "--hop 5: back-to-back 5-s windows")):
+            row(f"classify {hour_seconds / 3600:g} h on one core, start-up included", "auto",
+                _run([*core, *classify, *extra, str(long)], env), hour_seconds, label + where)
         files = tmp / "files"
         files.mkdir()
         for k in range(n_files):
             (files / f"{k:03d}.wav").symlink_to(short)
-        walls = {}
-        for jobs in (1, 2):
-            walls[jobs] = _wall([*classify, "--jobs", str(jobs), str(files)], env)
-            rows.append({"what": f"classify {n_files} files of 10 s, --jobs {jobs}", "wall_s": walls[jobs],
-                         "x_realtime": n_files * 10 / walls[jobs], "note": "default policy"})
-        rows.append({"what": "--jobs 2 speed-up over --jobs 1", "wall_s": None, "x_realtime": None,
-                     "note": f"{walls[1] / walls[2]:.2f}x"})
+        for backend, label in PATHS:
+            walls = {}
+            for jobs in (1, 2):
+                timing = _run([*classify, "--backend", backend, "--jobs", str(jobs), str(files)], env)
+                walls[jobs] = timing[0]
+                row(f"classify {n_files} files of 10 s, --jobs {jobs}", backend, timing, n_files * 10.0, label)
+            rows.append({"what": "--jobs 2 speed-up over --jobs 1 (wall)", "backend": backend, "wall_s": None,
+                         "user_s": None, "cpu_s": None, "x_realtime": None, "x_realtime_cpu": None,
+                         "note": f"{walls[1] / walls[2]:.2f}x"})
     return pd.DataFrame(rows)
 
 

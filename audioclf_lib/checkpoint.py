@@ -8,11 +8,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import FeatureConfig, checkpoints_dir
-from .models import AudioClassifier, build_model
+
+if TYPE_CHECKING:  # torch is imported where a checkpoint is saved or loaded: resolving a name needs none
+    from .models import AudioClassifier
 
 __all__ = [
     "CheckpointError",
@@ -154,6 +155,8 @@ def save_checkpoint(
     CheckpointError
         The number of class names differs from the model's outputs.
     """
+    import torch
+
     if len(class_names) != model.head.out_features:
         raise CheckpointError(f"{len(class_names)} class names for a model with {model.head.out_features} outputs")
     payload = {
@@ -254,6 +257,10 @@ def load_checkpoint(
     FeatureConfigMismatch
         ``expected_config`` given and different: the message lists every differing field.
     """
+    import torch
+
+    from .models import build_model
+
     path = resolve_checkpoint(name_or_path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)

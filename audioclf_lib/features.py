@@ -9,7 +9,6 @@ with C = 4 RGBA channels and D = intensity bins.
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -17,6 +16,9 @@ from torch import nn
 import torch.nn.functional as F
 
 from .config import FeatureConfig
+from .features_numpy import _hz_to_mel, _mel_to_hz, mel_filterbank_np  # noqa: F401 - viz and tests use them from here
+
+_mel_filterbank_np = mel_filterbank_np  # the name the filterbank had before it moved
 
 __all__ = [
     "FRONT_END_VERSION",
@@ -35,37 +37,6 @@ __all__ = [
 FRONT_END_VERSION = 2
 
 
-# Slaney's mel scale as librosa computes it: linear below 1 kHz, logarithmic above.
-_F_SP, _MIN_LOG_HZ = 200.0 / 3, 1000.0
-_MIN_LOG_MEL, _LOGSTEP = _MIN_LOG_HZ / _F_SP, np.log(6.4) / 27.0
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    f = np.asarray(f, dtype=np.float64)
-    return np.where(f >= _MIN_LOG_HZ, _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP, f / _F_SP)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL)), _F_SP * m)
-
-
-@lru_cache(maxsize=16)
-def _mel_filterbank_np(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    # librosa.filters.mel (Slaney scale and norm) written out step for step, in its order and dtypes, so
-    # the weights are bit-identical (tested) without importing librosa, whose import (numba, scipy.signal)
-    # took about 2 s of every command-line start.
-    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = np.subtract.outer(mel_f, fftfreqs)
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper)).astype(np.float32)
-    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
-    return weights
-
-
 def mel_filterbank(config: FeatureConfig) -> torch.Tensor:
     """librosa's Slaney mel filterbank for ``config``, shape (n_mels, n_fft // 2 + 1).
 
@@ -82,7 +53,7 @@ def mel_filterbank(config: FeatureConfig) -> torch.Tensor:
         Non-negative triangle weights (cached per setting; the tensor shares the cache's memory).
     """
     return torch.from_numpy(
-        _mel_filterbank_np(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
+        mel_filterbank_np(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
     )
 
 

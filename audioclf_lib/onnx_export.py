@@ -22,9 +22,11 @@ import torch
 
 from .checkpoint import Checkpoint, atomic_write_bytes, load_checkpoint
 from .config import onnx_cache_dir
-from .features import FeatureExtractor
+from .features import FRONT_END_VERSION, FeatureExtractor
+from .onnx_predictor import OnnxModel
 
-__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "model_content_hash", "cached_onnx_model"]
+__all__ = ["onnx_available", "onnx_bytes", "export_onnx", "OnnxModel", "model_content_hash", "cached_onnx_model",
+           "write_sidecar"]
 
 OPSET = 17
 
@@ -210,59 +212,101 @@ def cached_onnx_model(ckpt: Checkpoint, *, threads: int = 1, cache: str | Path |
     """
     folder = Path(cache) if cache is not None else onnx_cache_dir()
     stem = ckpt.path.stem if ckpt.path is not None else ckpt.model_name  # a readable name; the key decides
-    path = folder / f"{stem}-{model_content_hash(ckpt)[:24]}.onnx"
+    key = model_content_hash(ckpt)
+    path = folder / f"{stem}-{key[:24]}.onnx"
+    runner = None
     if path.is_file():
         try:
-            return OnnxModel(path, threads=threads), path
+            runner = OnnxModel(path, threads=threads)
         except Exception:  # noqa: BLE001 - a truncated or foreign file: export again below
             pass
-    data, runner, _ = onnx_bytes(ckpt, atol=atol, threads=threads)
+    if runner is None:
+        data, runner, _ = onnx_bytes(ckpt, atol=atol, threads=threads)
+        try:
+            atomic_write_bytes(path, data)
+        except OSError:  # a read-only or full cache: this process still runs the checked export
+            return runner, path
     try:
-        atomic_write_bytes(path, data)
-    except OSError:  # a read-only or full cache: this process still runs the checked export
+        write_sidecar(ckpt, path, runner, key=key)
+    except Exception:  # noqa: BLE001 - best effort: without a sidecar the command line takes this torch path
         pass
     return runner, path
 
 
-class OnnxModel:
-    """ONNX Runtime session on the CPU: features (B, ...) float32 -> logits (B, n_classes).
+#: The numpy front end may differ from torch's by float rounding only: a sidecar is written when the
+#: probabilities of the test windows agree this closely.
+SIDECAR_ATOL = 1e-5
 
-    Notebook: 02_train_cnn.ipynb (the Predictor's ``onnx`` backend)
 
-    Its threads do not spin while idle: in a notebook the same cores serve the audio callback,
-    the UI and the kernel, and a spinning pool would steal them between windows.
+def write_sidecar(ckpt: Checkpoint, onnx_path: str | Path, runner: OnnxModel, *, key: str | None = None) -> Path | None:
+    """Describe a cached export for the torch-free command line (:mod:`audioclf_lib.onnx_predictor`), once checked.
 
-    Calling ``model(X)`` with ``X`` an np.ndarray or torch.Tensor of features, e.g. shape
-    (B, 1, n_mels, T), returns the logits as an np.ndarray of shape (B, n_classes), float32.
+    Command line: audioclf classify (the first run of a checkpoint writes it, through the Predictor's
+    :func:`cached_onnx_model`)
+
+    Written (atomically, next to ``onnx_path``) only when ``ckpt`` is what its file holds (an
+    in-memory change to the weights has another content key), its representation is ``logmel``,
+    and the numpy front end gives the same probabilities as the torch one within
+    :data:`SIDECAR_ATOL` on test windows (noise, a tone over a DC offset and near silence, framed
+    alone and as overlapping windows of one stretch). An existing sidecar for the same checkpoint
+    file and export is left as it is.
 
     Parameters
     ----------
-    path_or_bytes : str or Path or bytes
-        An ``.onnx`` file, or its contents.
-    threads : int
-        Intra-op threads (at least 1); one inter-op thread.
+    ckpt : Checkpoint
+        Loaded from a file (``ckpt.path``).
+    onnx_path : str or Path
+        Its checked export in the cache.
+    runner : OnnxModel
+        A session on that export.
+    key : str, optional
+        :func:`model_content_hash` of ``ckpt`` (computed when not given).
 
-    Attributes
-    ----------
-    session : onnxruntime.InferenceSession
-    class_names : list of str or None
-        From the ``audioclf.class_names`` metadata, when present.
+    Returns
+    -------
+    Path or None
+        The sidecar, or None when none applies (no file behind ``ckpt``, another representation,
+        weights changed in memory, front ends that disagree).
     """
+    from .features_numpy import NUMPY_FRONT_END_VERSION, LogMelNumpy
+    from .onnx_predictor import SIDECAR_FORMAT, _softmax, _torch_version, checkpoint_file_hash, read_sidecar, sidecar_path
 
-    def __init__(self, path_or_bytes: str | Path | bytes, *, threads: int = 1):
-        import onnxruntime as ort
+    if ckpt.path is None or ckpt.feature_config.representation != "logmel":
+        return None
+    onnx_path = Path(onnx_path)
+    digest = checkpoint_file_hash(ckpt.path)
+    target = sidecar_path(ckpt.path, digest, onnx_path.parent)
+    existing = read_sidecar(target, digest)
+    if existing is not None and existing["onnx_file"] == onnx_path.name:
+        return target
+    key = key or model_content_hash(ckpt)
+    if model_content_hash(load_checkpoint(ckpt.path)) != key:  # the weights in memory are not the file's
+        return None
+    config = ckpt.feature_config
+    n = config.window_samples
+    gen = torch.Generator().manual_seed(1)
+    t = torch.arange(n + 3 * n // 4) / config.sample_rate
+    stretch = (0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.05 + 0.01 * torch.randn(t.shape, generator=gen)).numpy()
+    starts = np.array([0, n // 4 + 8, n // 2 + 64, 3 * n // 4])  # frame grids of several phases
+    windows = np.stack([stretch[s : s + n] for s in starts] + [np.random.default_rng(1).normal(0, 0.1, n),
+                                                                np.full(n, 1e-6) + np.random.default_rng(2).normal(0, 1e-6, n)])
+    windows = windows.astype(np.float32)
+    with torch.no_grad():
+        reference = FeatureExtractor(config)(torch.from_numpy(windows)).numpy()
+    front_end = LogMelNumpy(config)
+    ours = np.concatenate([front_end.stretch_features(stretch.astype(np.float32), 0, starts, n),
+                           front_end.window_features(windows[len(starts):])])
+    p_ref, p_ours = _softmax(runner(reference)), _softmax(runner(ours))
+    feature_diff, prob_diff = float(np.abs(ours - reference).max()), float(np.abs(p_ours - p_ref).max())
+    if not prob_diff <= SIDECAR_ATOL:
+        return None
+    import onnxruntime
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = path_or_bytes if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.class_names = json.loads(meta["audioclf.class_names"]) if "audioclf.class_names" in meta else None
-
-    def __call__(self, features: np.ndarray | torch.Tensor) -> np.ndarray:
-        if isinstance(features, torch.Tensor):
-            features = features.detach().cpu().numpy()
-        return self.session.run(None, {"features": np.ascontiguousarray(features, dtype=np.float32)})[0]
-
+    data = {"format": SIDECAR_FORMAT[0], "format_version": SIDECAR_FORMAT[1], "checkpoint_sha256": digest,
+            "checkpoint": str(ckpt.path), "onnx_file": onnx_path.name, "onnx_key": key, "model_name": ckpt.model_name,
+            "class_names": list(ckpt.class_names), "feature_config": config.to_dict(),
+            "versions": {"onnxruntime": onnxruntime.__version__, "torch": _torch_version(),
+                         "numpy_front_end": NUMPY_FRONT_END_VERSION, "torch_front_end": FRONT_END_VERSION},
+            "parity": {"windows": len(windows), "features_max_abs": feature_diff, "probabilities_max_abs": prob_diff}}
+    atomic_write_bytes(target, (json.dumps(data, indent=1) + "\n").encode())
+    return target

@@ -5,9 +5,12 @@ import ctypes
 import functools
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # imported where used: release_free_memory serves the torch-free command-line path too
+    import torch
 
 __all__ = ["seed_everything", "setup_notebook", "default_device", "worker_init_fn", "release_free_memory"]
 
@@ -21,6 +24,8 @@ def default_device() -> torch.device:
     -------
     torch.device
     """
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -34,6 +39,8 @@ def seed_everything(seed: int) -> None:
     seed : int
         Used for ``random``, ``numpy.random``, ``torch`` and every CUDA device.
     """
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -74,6 +81,8 @@ def worker_init_fn(worker_id: int) -> None:
     worker_id : int
         Added to the worker's torch seed (mod 2**32).
     """
+    import torch
+
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed + worker_id)
     random.seed(seed + worker_id)
@@ -97,6 +106,7 @@ def setup_notebook(seed: int = 0, *, threads: int | None = None) -> torch.device
         :func:`default_device`.
     """
     import matplotlib
+    import torch
 
     seed_everything(seed)
     if threads is None:

@@ -168,6 +168,27 @@ class FileWindows:
         self.levels: list[float] | None = [] if frame_levels else None
 
     def __iter__(self):
+        n = self.n
+        for audio, offset, starts in self.stretches():
+            yield np.stack([audio[s - offset : s - offset + n] for s in starts]), starts
+
+    def stretches(self):
+        """Iterate for ``(audio, offset, starts)``: the windows of :meth:`__iter__` without copying them out.
+
+        Command line: audioclf classify (the numpy front end computes one STFT per stretch,
+        :meth:`~audioclf_lib.features_numpy.LogMelNumpy.stretch_features`)
+
+        Yields
+        ------
+        audio : np.ndarray, shape (m,), float32
+            Decoded audio holding every window of ``starts``: window ``s`` is
+            ``audio[s - offset : s - offset + n]`` (the trailing piece comes wrapped to ``n`` as a
+            stretch of its own).
+        offset : int
+            Sample of the file (at ``sr``) where ``audio`` begins.
+        starts : np.ndarray, shape (k,), int64
+            Window starts in samples of the file.
+        """
         n, hop, start, stop = self.n, self.hop, self.start, self.stop
         limit = sys.maxsize if stop is None else stop  # the first window start this shard does not own
         # one sample past what the last owned window needs: reading it proves the file goes on
@@ -185,7 +206,7 @@ class FileWindows:
                 pending = self._add_levels(np.concatenate([pending, block]))
             starts = np.arange(next_start, min(self.total - n + 1, limit), hop)
             if starts.size:
-                yield np.stack([buffer[s - buffer_start : s - buffer_start + n] for s in starts]), starts
+                yield buffer, buffer_start, starts
                 next_start = int(starts[-1]) + hop
             buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
             buffer_start = max(buffer_start, next_start)
@@ -209,7 +230,7 @@ class FileWindows:
         if tail is not None:
             piece = buffer[tail - buffer_start :]
             if piece.size:
-                yield fix_length(piece, n)[None], np.array([tail])
+                yield np.ascontiguousarray(fix_length(piece, n), dtype=np.float32), tail, np.array([tail])
 
     def _add_levels(self, audio: np.ndarray) -> np.ndarray:
         whole = audio.size // self.hop * self.hop

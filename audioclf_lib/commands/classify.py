@@ -1,8 +1,11 @@
 """classify files or folders into merged music/speech/noise/silence segments (or window rows)
 
-Every file goes through :meth:`~audioclf_lib.predict.Predictor.segment_file`, the one decision
+Every file goes through :meth:`~audioclf_lib.scoring.PredictorBase.segment_file`, the one decision
 policy (:class:`~audioclf_lib.segments.DecisionPolicy`: silence gate, smoothing, minimum durations,
-thresholds) that the live loop uses too. Output:
+thresholds) that the live loop uses too, run by the torch-free
+:class:`~audioclf_lib.onnx_predictor.OnnxPredictor` once the ONNX cache holds the model's checked
+export, else by the :class:`~audioclf_lib.predict.Predictor` (:func:`~audioclf_lib.commands.common.load_predictor`).
+Output:
 
 * stdout: the segment table (``--windows``: one row per window), ``--max-rows`` rows;
 * ``-o/--output PATH`` with ``--format {csv,jsonl,audacity,textgrid,rttm}``: a file for one input,
@@ -138,10 +141,8 @@ _WORKER: dict = {}
 
 
 def _start_worker(model: str, device: str | None, backend: str, silence_dbfs, policy, keep_windows: bool) -> None:
-    import torch
-
-    torch.set_num_threads(1)  # N processes x 1 thread: threads inside each would fight for the same cores
-    predictor = load_predictor(model, device, backend)
+    # N processes x 1 thread: threads inside each would fight for the same cores
+    predictor = load_predictor(model, device, backend, threads=1)
     if silence_dbfs != "model":
         predictor.silence_dbfs = silence_dbfs
     _WORKER.update(predictor=predictor, policy=policy, keep_windows=keep_windows)
@@ -152,7 +153,7 @@ def _classify_one(path: Path):
     from ..audio import AudioError
 
     try:
-        result = _WORKER["predictor"].segment_file(path, policy=_WORKER["policy"])
+        result = _WORKER["predictor"].segment_file(path, policy=_WORKER["policy"], window_levels=_WORKER["keep_windows"])
     except AudioError as exc:
         return path, None, None, 0.0, str(exc)
     windows = result.windows if _WORKER["keep_windows"] else None

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print("no file could be classified", file=sys.stderr)
         return 1
     m = classification_metrics(np.array(y_true), np.array(y_pred), predictor.class_names)
-    print(f"model {predictor.name} ({predictor.checkpoint.model_name}) on {root}: {m['n']} files, {len(problems)} skipped")
+    print(f"model {predictor.name} ({predictor.model_name}) on {root}: {m['n']} files, {len(problems)} skipped")
     print(f"accuracy {m['accuracy']:.4f} | balanced accuracy {m['balanced_accuracy']:.4f} | macro-F1 {m['macro_f1']:.4f}")
     for name, pc in m["per_class"].items():
         print(f"  {name:>8}: recall {pc['recall']:.4f}  precision {pc['precision']:.4f}  n={pc['support']}")
