@@ -6,7 +6,9 @@ Reads every ``experiments/results/ablation/source_cv_<task>_<variant>_<epochs>x<
 task and budget (variants are only comparable at the same budget), baseline first. Each score is over the clips of
 held-out sources with its 95 % bootstrap interval over clips; "Δ" is the difference to the baseline at the same
 budget, with a paired bootstrap interval (the same clips resampled for both), so a difference whose interval
-contains 0 is within noise.
+contains 0 is within the noise of which clips were drawn. That interval does not cover the training seed: rows
+"(training seed N)" rerun a variant on the same folds with another seed, and the spread between them is the
+other half of the noise.
 """
 from __future__ import annotations
 
@@ -56,8 +58,11 @@ def table() -> str:
     for (task, budget), group in pd.DataFrame(
             [{"task": r["task"], "budget": (r["recipe"]["train_config"]["num_epochs"], r["recipe"]["windows_per_epoch"]),
               "run": r} for r in runs]).groupby(["task", "budget"], sort=True):
-        order = sorted(group["run"], key=lambda r: list(VARIANTS).index(r.get("variant", "baseline")))
-        base = next((r for r in order if r.get("variant", "baseline") == "baseline"), None)
+        order = sorted(group["run"], key=lambda r: (list(VARIANTS).index(r.get("variant", "baseline")),
+                                                     r["recipe"]["train_config"]["seed"]))
+        fold_seed = order[0]["recipe"]["fold_seed"]
+        base = next((r for r in order if r.get("variant", "baseline") == "baseline"
+                     and r["recipe"]["train_config"]["seed"] == fold_seed), None)
         classes = order[0]["classes"]
         lines += [f"### {task}, {budget[0]} epochs × {budget[1]} windows, {len(order[0]['folds'])} source folds", "",
                   "| variant | balanced accuracy [95 % CI] | Δ vs baseline [95 % CI] | macro-F1 [95 % CI] | Δ [95 % CI] | "
@@ -65,7 +70,8 @@ def table() -> str:
                   "|---|---|---|---|---|" + "---|" * len(classes) + "---|"]
         for r in order:
             s = r["summary"]["clip"]
-            cells = [r.get("variant", "baseline")]
+            train_seed = r["recipe"]["train_config"]["seed"]
+            cells = [r.get("variant", "baseline") + (f" (training seed {train_seed})" if train_seed != fold_seed else "")]
             for metric in ("balanced_accuracy", "macro_f1"):
                 low, high = s["ci"][metric]
                 cells.append(f"{s[metric]:.3f} [{low:.3f}, {high:.3f}]")

@@ -132,7 +132,8 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     classes, refit = TASKS[task]["classes"], TASKS[task]["refit"]
     feature_config = FeatureConfig()
     variant = VARIANTS[args.variant]
-    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=args.seed,
+    train_seed = args.seed if args.train_seed is None else args.train_seed
+    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=train_seed,
                                mixup_alpha=variant.get("mixup_alpha", 0.0))
     model_kwargs = variant.get("model_kwargs", {})
     augment, balance = variant.get("augment"), variant.get("balance", "clip")
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only-fold", type=int, default=None, help="run this fold only (timing); writes no result file")
     parser.add_argument("--variant", choices=VARIANTS, default="baseline",
                         help="a training variant of the ablation (default: notebook 02's recipe)")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the training alone (weights, windows, augmentation); default --seed, which "
+                             "also draws the folds: another --train-seed keeps the folds and shows the seed spread")
     parser.add_argument("--ablation", action="store_true",
                         help="write to results/ablation/ (implied by --variant) instead of the headline result file")
     args = parser.parse_args(argv)
@@ -236,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"source_cv_{task}.json"  # the headline run
         if args.ablation or args.variant != "baseline":
-            path = RESULTS / "ablation" / f"source_cv_{task}_{args.variant}_{args.epochs}x{args.windows_per_epoch}.json"
+            seed = "" if args.train_seed in (None, args.seed) else f"_seed{args.train_seed}"
+            path = RESULTS / "ablation" / f"source_cv_{task}_{args.variant}_{args.epochs}x{args.windows_per_epoch}{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
         print(report(result))
