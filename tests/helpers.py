@@ -36,3 +36,21 @@ def toy_corpus(root: Path, *, sr: int = 16_000, originals_per_class: int = 6, se
             write_wav(root / "noise" / f"toysrc__orig{o}__s{s:02d}.wav",
                       (0.1 * rng.standard_normal(2 * sr)).astype(np.float32), sr)
     return root
+
+
+def _sigint_default() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def popen_interruptible(args, **kwargs):
+    """``subprocess.Popen`` for a child that a test stops with Ctrl-C (SIGINT).
+
+    A shell started in the background (``make test &``, ``nohup``) ignores SIGINT, its children inherit
+    that, and Python then installs no KeyboardInterrupt handler: the child would never see the test's
+    Ctrl-C. The child gets the default SIGINT disposition back, as in a terminal.
+    """
+    import subprocess
+
+    return subprocess.Popen(args, preexec_fn=_sigint_default, **kwargs)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from tests.helpers import starter_clip, write_wav
+from tests.helpers import popen_interruptible, starter_clip, write_wav
 
 pytest.importorskip("distributed")
 
@@ -168,7 +168,7 @@ def interrupt_run(args: list, markers: Path, finished) -> None:
         client.register_plugin(SlowAfterTwo(str(markers)), name="slow-after-two")
         command = [sys.executable, "-m", "audioclf_lib", "classify", "--model", MODEL, *map(str, args),
                    "--dask", cluster.scheduler_address]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = popen_interruptible(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and finished() < 2 and proc.poll() is None:
             time.sleep(0.05)

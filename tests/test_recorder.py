@@ -8,7 +8,7 @@ import soundfile as sf
 from audioclf_lib import recorder
 from audioclf_lib.audio import load_audio
 from tests.browser_mic import best_offset as best_match  # (offset, Pearson r) of a recording in what was played
-from tests.helpers import starter_clip
+from tests.helpers import popen_interruptible, starter_clip
 
 SR = 16_000
 
@@ -334,7 +334,7 @@ def test_record_command_ctrl_c_keeps_the_clips_already_written(virtual_mic, tmp_
     folder = tmp_path / "interrupted" / "music"
     try:
         wait_until_audible(virtual_mic)
-        proc = subprocess.Popen([sys.executable, "-m", "audioclf_lib", "record", "interrupted", "--class", "music",
+        proc = popen_interruptible([sys.executable, "-m", "audioclf_lib", "record", "interrupted", "--class", "music",
                                  "--clips", "20", "--seconds", "0.5", "--root", str(tmp_path)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60

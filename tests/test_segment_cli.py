@@ -18,7 +18,7 @@ from audioclf_lib.data import build_manifest, split_manifest
 from audioclf_lib.predict import Predictor
 from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments
 from audioclf_lib.segments.formats import read_segments
-from tests.helpers import STARTER
+from tests.helpers import STARTER, popen_interruptible
 
 SR = 16_000
 
@@ -124,7 +124,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, short_files):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "audioclf_lib", "classify", inputs, "--model", "music-noise", "-o", out,
             "--format", "rttm", "--quiet", "--skip-existing"]
-    proc = subprocess.Popen(list(map(str, args)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = popen_interruptible(list(map(str, args)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(out.glob("*.rttm"))) < 2:
         time.sleep(0.05)
