@@ -21,7 +21,8 @@
 # `music-noise-robust` (trained on random devices; both bundled after a full run), figures `figures/04_*.png`, and
 # simulated laptop clips in `data/devices/simulated_laptop/` (your own recordings go to `data/devices/<name>/`).
 #
-# **Runtime** on a 2-core CPU: about 14 minutes for the full run on an idle machine (842 s idle; the committed run took 949 s beside light editing work; three
+# **Runtime** on a 2-core CPU: about 14 minutes for the full run on an idle machine (842 s idle; the committed run of 2026-12-01 took 90 minutes on a machine shared with several training jobs, so
+# the training times it prints are 5-10x the idle ones; three
 # models are trained on from the phone model, two of them through simulated devices, and eight fine-tuned); QUICK (CI): 30 s to
 # 1.5 minutes, on tiny data whose scores mean nothing.
 #
