@@ -668,9 +668,12 @@ pd.DataFrame(interval_rows).T
 # the phone-trained model on your clips with the same code as part 3. Recording runs in a background thread: the
 # notebook stays responsive and Stop works.
 #
-# Without a microphone (as when this notebook is executed headless) the recorder says so and records nothing, and the
-# fine-tuning cell uses simulated laptop clips written to `data/devices/simulated_laptop/` instead, so the whole path
-# (folder → `devices.load_device_clips` → `finetune.finetune_on_recordings` → scores) still runs.
+# On a remote kernel (JupyterHub, a container) the kernel's machine has no microphone: the recorder's **input** menu
+# then offers your browser's microphone (allow it when the browser asks), so you can record the microphone you
+# actually use. Until there are at least 4 clips per class in your folder (as when this notebook is executed headless,
+# where the cell below prints "No microphone here"), the fine-tuning cell uses simulated laptop clips written to
+# `data/devices/simulated_laptop/` instead, so the whole path (folder → `devices.load_device_clips` →
+# `finetune.finetune_on_recordings` → scores) still runs.
 
 # %%
 available, why = input_device_status()
