@@ -14,7 +14,7 @@
 # **Writes** the checkpoints `music-noise-seed`, `music-noise` and `music-speech-noise` (bundled with the package
 # after a full run, so the CLI and the live demo work on a fresh clone) and figures `figures/02_*.png`.
 #
-# **Runtime** on a 2-core CPU: about 12 minutes for the full run (the committed run took 693 s on an idle machine);
+# **Runtime** on a 2-core CPU: about 10-12 minutes for the full run (the committed run of 2026-12-01 took 545 s on an idle machine);
 # QUICK (CI): about 1 minute with far fewer windows and epochs, whose scores mean nothing.
 
 # %% tags=["parameters"]

@@ -16,8 +16,8 @@
 # `python -m audioclf_lib classify --model music-speech-3d FILE` and `evaluate` work on a fresh clone) and figures
 # `figures/03_*.png`.
 #
-# **Runtime** on a 2-core CPU, one torch thread: about 2 minutes for the full run (22 training runs; the committed run
-# took 116 s on an idle machine, up to 6 minutes when other jobs share the cores); QUICK (CI): under 1 minute with a handful of windows
+# **Runtime** on a 2-core CPU, one torch thread: about 2 minutes for the full run (22 training runs; the committed run of
+# 2026-12-01 took 99 s on an idle machine, up to 6 minutes when other jobs share the cores); QUICK (CI): under 1 minute with a handful of windows
 # per run, whose scores mean nothing.
 
 # %% tags=["parameters"]
