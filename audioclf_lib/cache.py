@@ -202,8 +202,18 @@ def load_splits(sample_rate: int = 16_000, *, root: str | Path | None = None, qu
     return {s: ClipSet.load(folder / s) for s in SPLITS}
 
 
+#: Windows per front-end call when caching evaluation features (locally and per Dask task alike).
+FEATURE_BATCH = 64
+
+
+def _features_of_batch(windows: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """One Dask task of :func:`eval_set`: the features of one batch, as one local front-end call."""
+    return extract_features(windows, config, batch_size=len(windows))
+
+
 def eval_set(
-    clips: ClipSet, split: str, config: FeatureConfig, class_names: Sequence[str], *, with_features: bool = True
+    clips: ClipSet, split: str, config: FeatureConfig, class_names: Sequence[str], *, with_features: bool = True,
+    dask=None,
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
     """Fixed evaluation windows of a split, their table and (cached) features for ``config``.
 
@@ -225,6 +235,10 @@ def eval_set(
         Classes kept, in label order.
     with_features : bool
         ``False`` skips the features (``None`` is returned in their place).
+    dask : str, distributed.Client or None
+        Compute missing features on Dask workers (``"local:N"``, a scheduler address or a client, as for
+        :func:`~audioclf_lib.distributed.using_client`), in the same batches as locally: the same
+        arrays, bit for bit.
 
     Returns
     -------
@@ -241,7 +255,14 @@ def eval_set(
     path = cache_dir() / config.slug() / f"{split}-{'-'.join(class_names)}-{key}-fe{FRONT_END_VERSION}.npy"
     if path.exists():
         return windows, table, np.load(path)
-    features = extract_features(windows, config)
+    if dask is None:
+        features = extract_features(windows, config, batch_size=FEATURE_BATCH)
+    else:
+        from .distributed import map_chunks
+
+        batches = [windows[i : i + FEATURE_BATCH] for i in range(0, len(windows), FEATURE_BATCH)]
+        parts = map_chunks(dask, _features_of_batch, batches, config, chunk_size=1, desc="features")
+        features = np.concatenate(parts) if parts else np.zeros((0,), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     tmp = path.with_name(path.stem + ".tmp.npy")

@@ -289,7 +289,8 @@ def test_interrupted_sharded_run_resumes_without_recomputing_finished_shards(sha
 
 def test_prepare_splits_on_dask_caches_the_same_arrays(tmp_path, monkeypatch):
     """prepare_splits(dask="local:2") caches what this machine's processes cache: the same arrays bit for bit,
-    the same tables, skip report and info, from real clips (some through the resampler), a silent and a broken file."""
+    the same tables, skip report and info, from real clips (some through the resampler), a silent and a broken file;
+    eval_set(dask=...) caches the same features."""
     import shutil
 
     import soxr
@@ -325,3 +326,18 @@ def test_prepare_splits_on_dask_caches_the_same_arrays(tmp_path, monkeypatch):
                 assert za[key].dtype == zb[key].dtype and np.array_equal(za[key], zb[key]), (split, key)
     for name in sorted(p.name for p in a.iterdir() if p.suffix != ".npz"):  # tables, manifest, skip report, info
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    # notebook 01's evaluation features: the same batches on workers, the same cached arrays
+    import audioclf_lib.cache as cache
+    from audioclf_lib.config import FeatureConfig
+
+    monkeypatch.setattr(cache, "FEATURE_BATCH", 16)  # several tasks from this small corpus
+    features = {}
+    for name, dask in [("processes", None), ("dask", "local:2")]:
+        monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / f"cache-{name}"))
+        windows, _, features[name] = cache.eval_set(runs[name][1]["train"], "train", FeatureConfig(),
+                                              ["music", "speech", "noise"], dask=dask)
+    assert len(windows) > 2 * 16
+    assert features["dask"].dtype == np.float32 and np.array_equal(features["processes"], features["dask"])
+    cached = [sorted((tmp_path / f"cache-{name}").glob("*/train-*.npy")) for name in ("processes", "dask")]
+    assert [p.name for p in cached[0]] == [p.name for p in cached[1]] and len(cached[0]) == 1
+    assert cached[0][0].read_bytes() == cached[1][0].read_bytes()

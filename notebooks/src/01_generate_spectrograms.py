@@ -199,8 +199,8 @@ split_table(split)
 # (with the reason), and writes the result to a folder named after the corpus' file list, the rate and the seed.
 # Later notebooks load it with `cache.load_splits()` and stop with a plain sentence if it is missing.
 # For a corpus too large for one machine, set `DASK` in the parameters cell (or `AUDIOCLF_DASK`): the same
-# decoding then runs on Dask workers (`pip install -e '.[dask]'`; workers must see the corpus under the same path)
-# and caches the same arrays, bit for bit.
+# decoding (and, below, the evaluation features) then runs on Dask workers (`pip install -e '.[dask]'`; workers must
+# see the corpus under the same path) and caches the same arrays, bit for bit.
 
 # %%
 splits, split, skipped = prepare_splits(corpus, sample_rate=SAMPLE_RATE, seed=SEED, quick=QUICK, silence_dbfs=SILENCE_DBFS,
@@ -214,7 +214,7 @@ skipped
 
 # %%
 for name in ("val", "test"):
-    windows, table, features = eval_set(splits[name], name, config, list(CLASS_NAMES))
+    windows, table, features = eval_set(splits[name], name, config, list(CLASS_NAMES), dask=DASK)
     print(f"{name}: {len(windows)} windows -> features {features.shape} {features.dtype}")
 table.groupby("class").size().rename("test windows").to_frame().T
 
