@@ -239,7 +239,8 @@ def fit(
             lam, perm = 1.0, None
             if config.mixup_alpha > 0:
                 lam, perm = _mixup_draw(config.mixup_alpha, len(lb), gen)
-                yb = lam * yb + (1.0 - lam) * yb[perm.to(device)]
+                perm = perm.to(device)
+                yb = lam * yb + (1.0 - lam) * yb[perm]
             xb = _batch_features(extractor, yb)
             if config.spec_augment:
                 xb = spec_augment(xb, generator=gen)
@@ -247,7 +248,7 @@ def fit(
                 logits = model(xb)
                 loss = loss_fn(logits.float(), lb)
                 if perm is not None:
-                    loss = lam * loss + (1.0 - lam) * loss_fn(logits.float(), lb[perm.to(device)])
+                    loss = lam * loss + (1.0 - lam) * loss_fn(logits.float(), lb[perm])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

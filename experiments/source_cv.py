@@ -137,12 +137,13 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
                                mixup_alpha=variant.get("mixup_alpha", 0.0))
     model_kwargs = variant.get("model_kwargs", {})
     augment, balance = variant.get("augment"), variant.get("balance", "clip")
+    train_sources = v1_sources() if variant.get("only_v1_sources") else None
     recipe = {"model": "mel_cnn", "model_kwargs": model_kwargs, "feature_config": feature_config.to_dict(),
               "train_config": asdict(train_config), "windows_per_epoch": args.windows_per_epoch, "refit": refit,
               **({"variant": args.variant} if args.variant != "baseline" else {}),
               **({"augment": asdict(augment)} if augment is not None else {}),
               **({"balance": balance} if balance != "clip" else {}),
-              **({"train_sources": sorted(v1_sources())} if variant.get("only_v1_sources") else {}),
+              **({"train_sources": sorted(train_sources)} if train_sources is not None else {}),
               "n_folds": args.folds, "fold_seed": args.seed, "val_fraction": args.val_fraction,
               "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
     # mixup_alpha joined TrainConfig after the first runs: left out of the key at 0 so their folds still count
@@ -157,8 +158,8 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     train_fn = recipe_train_fn("mel_cnn", classes, feature_config, train_config=train_config,
                                windows_per_epoch=args.windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
                                augment=augment, balance=balance, progress=False)
-    if variant.get("only_v1_sources"):
-        train_fn = only_sources(train_fn, v1_sources())
+    if train_sources is not None:
+        train_fn = only_sources(train_fn, train_sources)
     todo = [args.only_fold] if args.only_fold is not None else range(args.folds)
     for fold in todo:
         if (store / f"fold{fold}.json").exists():
