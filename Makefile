@@ -3,13 +3,20 @@
 #   make test        set up, then run the whole test suite (QUICK notebooks, virtual microphone, browser)
 PY := .venv/bin/python
 
-.PHONY: setup reproduce test test-fast bench notebooks-quick clean-cache
+.PHONY: setup reproduce release test test-fast bench notebooks-quick clean-cache
 
 setup:
 	bash scripts/setup.sh
 
 reproduce: setup
 	$(PY) scripts/run_notebooks.py
+
+# The bundled checkpoints: notebooks 01-04 on corpus v2 (built from the registries first if missing), writing
+# into audioclf_lib/checkpoints; the executed notebooks and their figures go to experiments/results/release/.
+release: setup
+	test -f data/cache/corpus/v2/manifest.csv || $(PY) -m audioclf_lib corpus build data/cache/corpus/v2
+	AUDIOCLF_DATA=$(CURDIR)/data/cache/corpus/v2 AUDIOCLF_RUN_CHECKPOINTS=$(CURDIR)/audioclf_lib/checkpoints \
+		$(PY) scripts/run_notebooks.py 01 02 03 04 --out experiments/results/release
 
 test: setup
 	bash scripts/test.sh

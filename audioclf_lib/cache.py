@@ -22,7 +22,7 @@ import pandas as pd
 from .audio import SILENCE_DBFS
 from .config import FeatureConfig, cache_dir, data_dir
 from .clipset import ClipSet, load_clips
-from .data import build_manifest, scan_corpus, split_manifest
+from .data import assigned_splits, build_manifest, scan_corpus, split_manifest
 from .features import FRONT_END_VERSION, extract_features
 from .windows import eval_windows
 
@@ -119,7 +119,8 @@ def prepare_splits(
     silence_dbfs : float
         Silent clips are left out (:func:`~audioclf_lib.data.load_clips`).
     group_by : str
-        As for :func:`~audioclf_lib.data.split_manifest`.
+        As for :func:`~audioclf_lib.data.split_manifest`; not used where the corpus' ``manifest.csv``
+        assigns every clip its split (:func:`~audioclf_lib.data.assigned_splits`, as ``data/starter`` does).
     dask : str, distributed.Client or None
         Decode on Dask workers (``"local:N"``, a scheduler address or a client; one cluster for
         the three splits) instead of this machine's processes: the same cached arrays, bit for bit
@@ -143,7 +144,8 @@ def prepare_splits(
     """
     root = Path(root) if root is not None else data_dir()
     manifest, skipped = build_manifest(root)
-    manifest = split_manifest(manifest, group_by=group_by, seed=seed)
+    assigned = assigned_splits(manifest, root)
+    manifest = assigned if assigned is not None else split_manifest(manifest, group_by=group_by, seed=seed)
     if quick:
         share = {"train": quick_clips_per_class, "val": quick_clips_per_class // 2, "test": quick_clips_per_class // 2}
         manifest = pd.concat([g.sample(n=min(len(g), share[split]), random_state=seed)
@@ -168,7 +170,8 @@ def prepare_splits(
     manifest.to_csv(out / "manifest.csv", index=False)
     skipped.to_csv(out / "skipped.csv", index=False)
     (out / "info.json").write_text(json.dumps({"sample_rate": sample_rate, "seed": seed, "quick": quick,
-                                               "silence_dbfs": silence_dbfs, "group_by": group_by,
+                                               "silence_dbfs": silence_dbfs,
+                                               "group_by": "assigned in manifest.csv" if assigned is not None else group_by,
                                                "clips": {s: len(c) for s, c in splits.items()}}, indent=1))
     return splits, manifest, skipped
 

@@ -272,13 +272,14 @@ def checkpoints_dir() -> Path:
 
 
 def run_checkpoints_dir(quick: bool) -> Path:
-    """Where a notebook run writes the checkpoints it trains.
+    """Where a notebook run writes the checkpoints it trains, and where later notebooks read them.
 
     Notebook: 02_train_cnn.ipynb
 
-    A full run writes the bundled reference checkpoints (:func:`checkpoints_dir`); a QUICK run
-    writes to ``<cache>/checkpoints-quick`` so CI never overwrites them, and later QUICK
-    notebooks read from there.
+    ``$AUDIOCLF_RUN_CHECKPOINTS`` when set (the release run, ``make release``, points it at the
+    bundled folder :func:`checkpoints_dir`); otherwise ``data/checkpoints`` for a full run and
+    ``<cache>/checkpoints-quick`` for a QUICK one. A notebook run on ``data/starter`` therefore never
+    overwrites the bundled checkpoints, which are trained on the full corpus.
 
     Parameters
     ----------
@@ -290,7 +291,8 @@ def run_checkpoints_dir(quick: bool) -> Path:
     Path
         Not created here.
     """
-    return cache_dir() / "checkpoints-quick" if quick else checkpoints_dir()
+    default = cache_dir() / "checkpoints-quick" if quick else REPO_ROOT / "data" / "checkpoints"
+    return _env_path("AUDIOCLF_RUN_CHECKPOINTS", default)
 
 
 def onnx_cache_dir() -> Path:

@@ -25,6 +25,7 @@ __all__ = [
     "scan_corpus",
     "build_manifest",
     "split_manifest",
+    "assigned_splits",
     "split_table",
     "ClipSet",
     "load_clips",
@@ -232,6 +233,36 @@ def split_manifest(
     out = manifest.copy()
     out["split"] = [split_of_group[(c, g)] for c, g in zip(out["class"], out[group_by])]
     return out
+
+
+def assigned_splits(manifest: pd.DataFrame, root: str | Path) -> pd.DataFrame | None:
+    """The split each clip was given where the corpus was cut from a larger one, else ``None``.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.prepare_splits`)
+
+    ``data/starter`` is a subset of corpus v2, and its ``manifest.csv`` keeps the train/val/test
+    split each clip has in v2 (``split`` column). Splitting the subset afresh would put clips that
+    the bundled checkpoints trained on (v2's train split) into the starter's test split; keeping
+    v2's assignment means every test clip here is a test clip there too.
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        From :func:`build_manifest` on ``root``.
+    root : str or Path
+        The corpus folder whose ``manifest.csv`` may carry the ``split`` column.
+
+    Returns
+    -------
+    manifest : pd.DataFrame or None
+        A copy with the assigned ``split`` column, or ``None`` when ``manifest.csv`` has no such
+        column or leaves a clip without one of train/val/test (then :func:`split_manifest` splits).
+    """
+    known = _read_known_manifest(Path(root))
+    assigned = [known.get(path, {}).get("split") for path in manifest["path"]]
+    if not assigned or any(s not in ("train", "val", "test") for s in assigned):
+        return None
+    return manifest.assign(split=assigned)
 
 
 def split_table(manifest: pd.DataFrame) -> pd.DataFrame:

@@ -88,6 +88,7 @@ def main() -> int:
     parser.add_argument("--markdown-only", action="store_true",
                         help="update only the Markdown of already executed notebooks (code cells must be unchanged)")
     args = parser.parse_args()
+    args.out = args.out.resolve()  # the kernels run in notebooks/: relative paths handed to them would move
     available = sorted(p.stem for p in SRC.glob("[0-9]*.py"))
     names = [n for n in available if not args.names or any(n.startswith(a) for a in args.names)]
     if not names:

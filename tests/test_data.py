@@ -5,7 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import soundfile as sf
+
 from audioclf_lib.cache import prepare_splits, load_splits
+from audioclf_lib.config import REPO_ROOT
 from audioclf_lib.data import ClipSet, build_manifest, load_clips, split_manifest
 from audioclf_lib.windows import TrainWindows, eval_windows
 from tests.helpers import STARTER, toy_corpus, write_wav
@@ -20,8 +23,10 @@ def starter_manifest():
 def test_starter_manifest_has_sources_and_originals(starter_manifest):
     m = starter_manifest
     assert set(m["class"]) == {"music", "speech", "noise"}
-    assert (m["duration_s"] > 0).all() and m["source"].str.startswith(("deb_", "gh_")).all()
-    assert m["original"].nunique() < len(m)  # several clips per original recording exist
+    # every clip from a package registry (Debian, PyPI, npm), every source of corpus v2 kept
+    assert (m["duration_s"] > 0).all() and m["source"].str.startswith(("deb_", "pypi_", "npm_")).all()
+    assert m["source"].nunique() >= 60
+    assert m["original"].str.startswith(tuple(f"{c}/" for c in ("music", "speech", "noise"))).all()
 
 
 @pytest.mark.parametrize("group_by", ["original", "source"])
@@ -182,3 +187,39 @@ def test_clipset_take_returns_the_chosen_clips_in_the_given_order():
     np.testing.assert_array_equal(taken.clip(0), clips.clip(3))
     np.testing.assert_array_equal(taken.clip(1), clips.clip(0))
     assert len(clips.take([])) == 0
+
+
+def test_assigned_splits_are_kept_and_partial_ones_ignored(tmp_path):
+    # data/starter carries the split each clip has in corpus v2; notebook 01 must keep it, and fall
+    # back to splitting afresh when the manifest does not assign every clip.
+    from audioclf_lib.data import assigned_splits, build_manifest
+
+    rows = []
+    for cls in ("music", "noise"):
+        (tmp_path / cls).mkdir()
+        for i, split in enumerate(("train", "val", "test")):
+            rel = f"{cls}/src{i}__clip{i}.wav"
+            sf.write(tmp_path / rel, np.full(1600, 0.1, dtype=np.float32), 16_000)
+            rows.append({"split": split, "class": cls, "source": f"src{i}", "file": rel, "orig_candidate": rel})
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    manifest, _ = build_manifest(tmp_path)
+    kept = assigned_splits(manifest, tmp_path)
+    assert dict(zip(kept["path"], kept["split"])) == {r["file"]: r["split"] for r in rows}
+
+    pd.DataFrame(rows[1:]).to_csv(tmp_path / "manifest.csv", index=False)  # one clip without a split
+    assert assigned_splits(manifest, tmp_path) is None
+    pd.DataFrame(rows).assign(split="corpus").to_csv(tmp_path / "manifest.csv", index=False)
+    assert assigned_splits(manifest, tmp_path) is None
+
+
+def test_starter_splits_come_from_its_manifest():
+    from audioclf_lib.data import assigned_splits, build_manifest
+
+    starter = REPO_ROOT / "data" / "starter"
+    manifest, _ = build_manifest(starter, check_audio=False)
+    kept = assigned_splits(manifest, starter)
+    assert kept is not None
+    listed = pd.read_csv(starter / "manifest.csv").set_index("file")["split"]
+    assert (kept.set_index("path")["split"] == listed.reindex(kept["path"]).to_numpy()).all()
+    # no original recording straddles two splits
+    assert kept.groupby("original")["split"].nunique().max() == 1

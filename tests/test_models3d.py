@@ -67,8 +67,10 @@ def test_binned_layers_sum_to_the_colour_image():
 def test_binned_features_are_gain_invariant():
     y = load_audio(starter_clip("music", 2), 16_000)[0][:80_000]
     fe = FeatureExtractor(FeatureConfig(representation="binned3d", image_size=(32, 32)))
-    loud, quiet = fe(torch.from_numpy(y)[None]), fe(torch.from_numpy(y * 0.01)[None])
-    # A pixel right on a bin edge may change layer through float rounding; nearly all must not.
+    loud, quiet = fe(torch.from_numpy(y)[None]), fe(torch.from_numpy(y * 0.1)[None])
+    # A pixel right on a bin edge may change layer through float rounding; nearly all must not. The gain is
+    # -20 dB: Vorbis leaves mel bands above its low-pass near 1e-7 in power, and 40 dB quieter they would
+    # reach the front end's 1e-10 power floor, which (by design) no gain change can move.
     assert (loud != quiet).any(dim=1).float().mean() < 0.005
 
 
