@@ -10,7 +10,7 @@ import pandas as pd
 
 from .config import figures_dir
 
-__all__ = ["save_fig", "plot_waveform", "plot_spectrogram", "plot_confusion", "plot_history", "plot_segments"]
+__all__ = ["save_fig", "audio_players", "plot_waveform", "plot_spectrogram", "mel_ticks", "plot_confusion", "plot_history", "plot_segments"]
 
 
 def _axes(ax, figsize=(6, 3)):
@@ -74,15 +74,20 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) 
 
 def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | None = None, ax=None,
                      title: str | None = None, vmin: float | None = None, vmax: float | None = None,
-                     cmap: str = "magma", colorbar: bool = False, label: str = "") -> plt.Figure:
-    """A (n_mels, T) feature image, low bands at the bottom; time axis in seconds if ``sr`` and ``hop_length`` given.
+                     cmap: str = "magma", colorbar: bool = True, label: str = "dB",
+                     fmin: float = 20.0, fmax: float | None = 8_000.0) -> plt.Figure:
+    """A (n_mels, T) mel feature image, low bands at the bottom, frequency axis in Hz, a colour bar.
 
     Notebook: 01_generate_spectrograms.ipynb
+
+    The bands are mel bands between ``fmin`` and ``fmax`` (the front end's defaults): the y axis is
+    ticked at round frequencies placed where their mel band lies, so 1 kHz sits where the model sees
+    it. ``fmax=None`` labels bands by index instead (for images that are not mel-spaced).
 
     Parameters
     ----------
     S : np.ndarray, shape (n_mels, T)
-        Any 2-D feature (dB, normalised log-mel, ...).
+        Any 2-D mel feature (dB, normalised log-mel, ...).
     sr, hop_length : int or None
         Both given: the x axis is in seconds; else in frames.
     ax, title
@@ -92,22 +97,44 @@ def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | 
     cmap : str
         Matplotlib colormap.
     colorbar : bool
-        Add a colour bar labelled ``label``.
+        Add a colour bar labelled ``label`` (e.g. ``"dB"``, ``"dB below the window's maximum"``).
     label : str
+    fmin, fmax : float or None
+        The mel filterbank's range (Hz), as in :class:`~audioclf_lib.config.FeatureConfig`.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     fig, ax = _axes(ax)
-    extent = None
-    if sr and hop_length:
-        extent = (0, S.shape[1] * hop_length / sr, 0, S.shape[0])
+    n_bands = S.shape[0]
+    extent = (0, S.shape[1] * hop_length / sr if sr and hop_length else S.shape[1], -0.5, n_bands - 0.5)
     im = ax.imshow(S, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest")
-    ax.set(xlabel="time (s)" if extent else "frame", ylabel="mel band", title=title)
+    ax.set(xlabel="time (s)" if sr and hop_length else "frame", title=title)
+    if fmax is not None:
+        ticks_hz, positions = mel_ticks(n_bands, fmin, fmax)
+        ax.set_yticks(positions, [f"{hz / 1000:g}k" if hz >= 1000 else str(hz) for hz in ticks_hz])
+        ax.set_ylabel("frequency (Hz)")
+    else:
+        ax.set_ylabel("band")
     if colorbar:
-        fig.colorbar(im, ax=ax, label=label)
+        fig.colorbar(im, ax=ax, label=label, pad=0.02)
     return fig
+
+
+def mel_ticks(n_bands: int, fmin: float, fmax: float) -> tuple[list[float], np.ndarray]:
+    """Round frequencies inside ``[fmin, fmax]`` and their (fractional) mel band index, for axis ticks.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`plot_spectrogram`)
+    """
+    from .features import _hz_to_mel
+
+    # band k's triangle peaks at the (k+1)-th of n_bands + 2 points evenly spaced in mel from fmin to fmax
+    centres = np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_bands + 2)[1:-1]
+    candidates = [50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000]
+    ticks = [hz for hz in candidates if centres[0] <= _hz_to_mel(float(hz)) <= centres[-1]]
+    positions = np.interp(_hz_to_mel(np.array(ticks, dtype=float)), centres, np.arange(n_bands))
+    return ticks, positions
 
 
 def plot_confusion(cm: np.ndarray | Sequence, class_names: Sequence[str], *, ax=None, title: str | None = None,
@@ -201,7 +228,7 @@ def plot_segments(y: np.ndarray, sr: int, segments: pd.DataFrame, *, reference: 
     import torch
 
     from .config import CLASS_COLORS, FeatureConfig
-    from .features import FeatureExtractor, _hz_to_mel
+    from .features import FeatureExtractor
 
     config = config or FeatureConfig()
     with torch.no_grad():
@@ -210,12 +237,10 @@ def plot_segments(y: np.ndarray, sr: int, segments: pd.DataFrame, *, reference: 
     fig, axes = plt.subplots(1 + len(rows), 1, figsize=figsize, sharex=True,
                              gridspec_kw={"height_ratios": [6] + [1] * len(rows)})
     duration = len(y) / sr
-    mels = np.linspace(_hz_to_mel(config.fmin), _hz_to_mel(config.fmax), config.n_mels)
-    im = axes[0].imshow(S_db, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, config.n_mels),
-                        interpolation="nearest")
-    ticks_hz = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000) if config.fmin <= f <= config.fmax]
-    axes[0].set_yticks(np.interp(_hz_to_mel(np.array(ticks_hz)), mels, np.arange(config.n_mels)))
-    axes[0].set_yticklabels([f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks_hz])
+    im = axes[0].imshow(S_db, origin="lower", aspect="auto", cmap="magma",
+                        extent=(0, duration, -0.5, config.n_mels - 0.5), interpolation="nearest")
+    ticks_hz, positions = mel_ticks(config.n_mels, config.fmin, config.fmax)
+    axes[0].set_yticks(positions, [f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks_hz])
     axes[0].set(ylabel="frequency (Hz)", title=title)
     fig.colorbar(im, ax=axes, label="dB below the maximum", fraction=0.025, pad=0.01)
     seen = {}
@@ -228,3 +253,47 @@ def plot_segments(y: np.ndarray, sr: int, segments: pd.DataFrame, *, reference: 
     axes[-1].legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, -1.8), ncol=len(seen),
                     frameon=False)
     return fig
+
+
+def audio_players(clips: dict[str, np.ndarray] | Sequence[tuple[str, np.ndarray]], sr: int, *,
+                  quality: float = 0.6):
+    """Audio players in a row, one per labelled clip, to listen beside a figure.
+
+    Notebook: 01_generate_spectrograms.ipynb (02 and 04 too)
+
+    Each clip is embedded as a small Ogg Vorbis data URI (about 6 KB of notebook per second at 16 kHz), not
+    as the WAV that ``IPython.display.Audio`` embeds (43 KB per second): a notebook can carry a dozen players
+    and stay small, and it plays wherever the HTML output is shown (Chromium, Firefox; Safari has no Ogg),
+    with no file beside it.
+
+    Parameters
+    ----------
+    clips : dict of str -> np.ndarray, or sequence of (str, np.ndarray)
+        Label -> mono float audio in [-1, 1] (peaks above are clipped by the encoder).
+    sr : int
+        Their sample rate (Hz).
+    quality : float
+        Vorbis compression level, 0 (best) to 0.99 (smallest).
+
+    Returns
+    -------
+    IPython.display.HTML
+        Display it (the last expression of a cell, or ``display(...)``).
+    """
+    import base64
+    import html
+    import io
+
+    import soundfile as sf
+    from IPython.display import HTML
+
+    items = clips.items() if isinstance(clips, dict) else clips
+    cells = []
+    for label, y in items:
+        buffer = io.BytesIO()
+        y = np.clip(np.nan_to_num(np.asarray(y, np.float32)), -1.0, 1.0)
+        sf.write(buffer, y, sr, format="OGG", subtype="VORBIS", compression_level=min(quality, 0.99))
+        uri = "data:audio/ogg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        cells.append(f'<figure style="margin:0 12px 6px 0"><figcaption style="font-size:90%">{html.escape(label)}'
+                     f'</figcaption><audio controls preload="none" src="{uri}"></audio></figure>')
+    return HTML('<div style="display:flex;flex-wrap:wrap">' + "".join(cells) + "</div>")

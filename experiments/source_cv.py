@@ -1,12 +1,12 @@
-"""Source-held-out cross-validation of notebook 02's recipe (issue 17): how the bundled models' training does on new sources.
+"""Source-held-out cross-validation of the bundled models' recipes: how their training does on sources it never heard.
 
-    nice -n 10 python experiments/source_cv.py --task music-noise
-    nice -n 10 python experiments/source_cv.py --task music-speech-noise
+    AUDIOCLF_DATA=data/cache/corpus/v2 python experiments/source_cv.py --task music-noise --variant source-balance --headline
+    AUDIOCLF_DATA=data/cache/corpus/v2 python experiments/source_cv.py --task music-speech-3d --headline
     python experiments/source_cv.py --task music-noise --only-fold 0 --epochs 1   # time one fold
     python experiments/source_cv.py --task music-speech-noise --epochs 8 --windows-per-epoch 2048 --variant reverb
 
-The recipe is notebook 02's: ``mel_cnn`` on the default log-mel front end, 30 epochs of 4096 random 5-s windows,
-AdamW 2e-3, patience 10, seed 0. ``music-noise`` is refit on its training + validation sources for all epochs
+The recipe is notebook 02's (:data:`TASKS`; notebook 03's for ``music-speech-3d``): ``mel_cnn`` on the default
+log-mel front end, 30 epochs of 4096 random 5-s windows, AdamW 2e-3, patience 10, seed 0. ``music-noise`` is refit on its training + validation sources for all epochs
 (last epoch kept), ``music-speech-noise`` keeps the best epoch on its validation sources. Each of the ``--folds``
 folds holds out whole sources (``crossval.source_folds``) and trains on the others; validation is carved from
 the training sources, also by whole sources. Clip decision: mean of the window probabilities.
@@ -46,11 +46,21 @@ from audioclf_lib.augment import WaveAugment
 from audioclf_lib.data import ClipSet
 from audioclf_lib.train import TrainConfig
 
-#: Notebook 02's two mel_cnn models: classes and whether the final fit is a refit on train + val.
-TASKS = {"music-noise": {"classes": ["music", "noise"], "refit": True},
-         "music-speech-noise": {"classes": ["music", "speech", "noise"], "refit": False}}
+#: The bundled models' recipes: notebook 02's two ``mel_cnn`` models (30 epochs of 4096 windows; ``music-noise`` is
+#: refit on train + val) and notebook 03's ``small_cnn3d`` on the binned colour representation (8 epochs of 512).
+TASKS = {
+    "music-noise": {"classes": ["music", "noise"], "refit": True, "model": "mel_cnn",
+                    "features": FeatureConfig(), "epochs": 30, "windows": 4096},
+    "music-speech-noise": {"classes": ["music", "speech", "noise"], "refit": False, "model": "mel_cnn",
+                           "features": FeatureConfig(), "epochs": 30, "windows": 4096},
+    "music-speech-3d": {"classes": ["music", "speech"], "refit": False, "model": "small_cnn3d",
+                        "features": FeatureConfig(representation="binned3d", image_size=(64, 64), n_bins=10),
+                        "epochs": 8, "windows": 512},
+}
 
-#: The ablation's training variants (``--variant``): what each changes from notebook 02's recipe.
+#: The ablation's training variants (``--variant``): what each changes from the "baseline", notebook 02's recipe as it
+#: was when the ablation ran (windows balanced over clips). ``source-balance`` won and is notebook 02's recipe since
+#: 2026-12-01: its headline runs are ``--variant source-balance --headline``.
 VARIANTS = {
     "baseline": {},
     "reverb": {"augment": WaveAugment(p_reverb=0.3)},
@@ -68,8 +78,9 @@ VARIANTS = {
 
 
 def v1_sources() -> set[str]:
-    """The sources of ``data/starter`` (corpus v1)."""
-    return set(pd.read_csv(REPO_ROOT / "data" / "starter" / "manifest.csv")["source"])
+    """The sources of corpus v1 (``data/starter`` until it was rebuilt from corpus v2), listed in ``v1_sources.txt``."""
+    lines = (Path(__file__).parent / "v1_sources.txt").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
 def only_sources(train_fn, sources: set[str]):
@@ -129,17 +140,19 @@ def git_commit() -> str:
 
 
 def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, commit: str) -> dict | None:
-    classes, refit = TASKS[task]["classes"], TASKS[task]["refit"]
-    feature_config = FeatureConfig()
+    spec = TASKS[task]
+    classes, refit, feature_config, model_name = spec["classes"], spec["refit"], spec["features"], spec["model"]
+    epochs = args.epochs or spec["epochs"]
+    windows_per_epoch = args.windows_per_epoch or spec["windows"]
     variant = VARIANTS[args.variant]
     train_seed = args.seed if args.train_seed is None else args.train_seed
-    train_config = TrainConfig(num_epochs=args.epochs, lr=2e-3, patience=10, seed=train_seed,
+    train_config = TrainConfig(num_epochs=epochs, lr=2e-3, patience=10, seed=train_seed,
                                mixup_alpha=variant.get("mixup_alpha", 0.0))
     model_kwargs = variant.get("model_kwargs", {})
     augment, balance = variant.get("augment"), variant.get("balance", "clip")
     train_sources = v1_sources() if variant.get("only_v1_sources") else None
-    recipe = {"model": "mel_cnn", "model_kwargs": model_kwargs, "feature_config": feature_config.to_dict(),
-              "train_config": asdict(train_config), "windows_per_epoch": args.windows_per_epoch, "refit": refit,
+    recipe = {"model": model_name, "model_kwargs": model_kwargs, "feature_config": feature_config.to_dict(),
+              "train_config": asdict(train_config), "windows_per_epoch": windows_per_epoch, "refit": refit,
               **({"variant": args.variant} if args.variant != "baseline" else {}),
               **({"augment": asdict(augment)} if augment is not None else {}),
               **({"balance": balance} if balance != "clip" else {}),
@@ -155,8 +168,8 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     store.mkdir(parents=True, exist_ok=True)
     keep = clips.table["class"].isin(classes).to_numpy()
     folds = source_folds(clips.table[keep], args.folds, seed=args.seed, classes=classes)
-    train_fn = recipe_train_fn("mel_cnn", classes, feature_config, train_config=train_config,
-                               windows_per_epoch=args.windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
+    train_fn = recipe_train_fn(model_name, classes, feature_config, train_config=train_config,
+                               windows_per_epoch=windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
                                augment=augment, balance=balance, progress=False)
     if train_sources is not None:
         train_fn = only_sources(train_fn, train_sources)
@@ -180,8 +193,8 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     per_fold = per_fold_table(predictions, classes)
     for row, (_, scores) in zip(rows, per_fold.iterrows()):
         row.update({k: scores[k] for k in ("balanced_accuracy", "macro_f1")})
-    cuts = [] if (args.epochs, args.windows_per_epoch) == (30, 4096) else \
-        [f"{args.epochs} epochs of {args.windows_per_epoch} windows (notebook 02: 30 of 4096)"]
+    cuts = [] if (epochs, windows_per_epoch) == (spec["epochs"], spec["windows"]) else \
+        [f"{epochs} epochs of {windows_per_epoch} windows (the notebook: {spec['epochs']} of {spec['windows']})"]
     return {"task": task, "variant": args.variant, "classes": classes, "started": started,
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "commit": commit,
@@ -214,8 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--windows-per-epoch", type=int, default=4096)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the task's notebook recipe")
+    parser.add_argument("--windows-per-epoch", type=int, default=None, help="default: the task's notebook recipe")
     parser.add_argument("--val-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-boot", type=int, default=2000)
@@ -228,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
                              "also draws the folds: another --train-seed keeps the folds and shows the seed spread")
     parser.add_argument("--ablation", action="store_true",
                         help="write to results/ablation/ (implied by --variant) instead of the headline result file")
+    parser.add_argument("--headline", action="store_true",
+                        help="write the headline result file (results/source_cv_<task>.json) whatever the variant: "
+                             "the bundled models' recipe is the source-balance variant")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     started, commit = datetime.datetime.now().isoformat(timespec="seconds"), git_commit()  # what the run imports
@@ -240,9 +256,10 @@ def main(argv: list[str] | None = None) -> None:
             continue
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"source_cv_{task}.json"  # the headline run
-        if args.ablation or args.variant != "baseline":
+        if not args.headline and (args.ablation or args.variant != "baseline"):
             seed = "" if args.train_seed in (None, args.seed) else f"_seed{args.train_seed}"
-            path = RESULTS / "ablation" / f"source_cv_{task}_{args.variant}_{args.epochs}x{args.windows_per_epoch}{seed}.json"
+            budget = f"{result['recipe']['train_config']['num_epochs']}x{result['recipe']['windows_per_epoch']}"
+            path = RESULTS / "ablation" / f"source_cv_{task}_{args.variant}_{budget}{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
         print(report(result))
