@@ -101,3 +101,18 @@ def test_predict_file_streams_like_whole_file(saved, tmp_path):
     streamed = p.predict_file(tmp_path / "long.wav", hop_seconds=2.0, block_seconds=3.3)
     assert streamed["start_s"].tolist() == whole["start_s"].tolist()
     assert np.allclose(streamed.filter(like="p_").to_numpy(), whole.filter(like="p_").to_numpy(), atol=1e-4)
+
+
+def test_notebook_runs_never_write_over_the_bundled_checkpoints(monkeypatch, tmp_path):
+    # A learner's run trains on data/starter: its checkpoints go to data/checkpoints, QUICK ones to the cache;
+    # only `make release` (AUDIOCLF_RUN_CHECKPOINTS) writes the bundled folder, with models trained on corpus v2.
+    from audioclf_lib.config import REPO_ROOT, checkpoints_dir, run_checkpoints_dir
+
+    monkeypatch.delenv("AUDIOCLF_RUN_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("AUDIOCLF_CHECKPOINTS", raising=False)
+    monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / "cache"))
+    assert run_checkpoints_dir(False) == REPO_ROOT / "data" / "checkpoints"
+    assert run_checkpoints_dir(True) == tmp_path / "cache" / "checkpoints-quick"
+    assert checkpoints_dir() not in (run_checkpoints_dir(False), run_checkpoints_dir(True))
+    monkeypatch.setenv("AUDIOCLF_RUN_CHECKPOINTS", str(checkpoints_dir()))
+    assert run_checkpoints_dir(False) == checkpoints_dir()

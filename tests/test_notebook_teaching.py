@@ -8,7 +8,8 @@ Conventions (what the notebook sources follow, `notebooks/src/*.py`):
 - an exercise is a Markdown cell with a ``### Exercise`` heading and its solution in ``<details>``;
 - the summary is the Markdown cell headed ``## Summary``: under 200 words, links to the previous and next notebook;
 - every percentage in the Markdown (``97.1 %``) is printed by a code cell of the same notebook (as ``97.1`` or
-  as the fraction ``0.971``), unless the cell says where it comes from with ``<!-- cited -->`` (the seed's claims).
+  as the fraction ``0.971``), unless the cell is marked ``<!-- cited -->``: its numbers are not this run's
+  measurements (the seed's claims, a worked example in a background box).
 
 ``AUDIOCLF_NOTEBOOKS`` points the checks at another folder (e.g. a QUICK run's), where the numbers check is
 skipped: QUICK numbers mean nothing.

@@ -51,12 +51,14 @@ def run(args: argparse.Namespace) -> int:
             rows.append({"name": name, "model": f"UNUSABLE: {exc}"})
             continue
         test = ckpt.metrics.get("test", {}).get("window", {})
-        rows.append({"name": name, **held_out(name), "model": ckpt.model_name, "classes": "/".join(ckpt.class_names),
+        clips = ckpt.train_summary.get("clips", {})
+        train_clips = sum(n for split in ("train", "val") for n in clips.get(split, {}).values())
+        rows.append({"name": name, **held_out(name), "train clips": train_clips or None, "model": ckpt.model_name, "classes": "/".join(ckpt.class_names),
                      "features": ckpt.feature_config.representation + ("+per_freq" if ckpt.feature_config.normalization == "per_freq" else ""),
                      "params": count_parameters(ckpt.model), "MiB": round(path.stat().st_size / 2**20, 2),
                      "test bal.acc": test.get("balanced_accuracy"), "test macro-F1": test.get("macro_f1")})
     if not rows:
-        print("no bundled checkpoints: run notebooks 02-04 (make reproduce)")
+        print("no bundled checkpoints: train them with `make release` (notebooks 01-04 on corpus v2)")
         return 1
     table = pd.DataFrame(rows)
     first = ["name"] + [c for c in table.columns if c.startswith("held-out-source")]
@@ -66,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
         print("held-out-source: source-grouped cross-validation, every source unseen in training once (the number to "
-              "expect on your recordings); test: the in-source test split, whose sources the model trained on")
+              "expect on your recordings); test: the in-source test split, whose sources the model trained on; "
+              "train clips: training + validation clips of the corpus it was trained on")
     return 0
