@@ -12,10 +12,11 @@ reproduce: setup
 	$(PY) scripts/run_notebooks.py
 
 # The bundled checkpoints: notebooks 01-04 on corpus v2 (built from the registries first if missing), writing
-# into audioclf_lib/checkpoints; the executed notebooks and their figures go to experiments/results/release/.
+# into audioclf_lib/checkpoints with the release budgets (AUDIOCLF_RELEASE=1); the executed notebooks and their
+# figures go to experiments/results/release/.
 release: setup
 	test -f data/cache/corpus/v2/manifest.csv || $(PY) -m audioclf_lib corpus build data/cache/corpus/v2
-	AUDIOCLF_DATA=$(CURDIR)/data/cache/corpus/v2 AUDIOCLF_RUN_CHECKPOINTS=$(CURDIR)/audioclf_lib/checkpoints \
+	AUDIOCLF_RELEASE=1 AUDIOCLF_DATA=$(CURDIR)/data/cache/corpus/v2 AUDIOCLF_RUN_CHECKPOINTS=$(CURDIR)/audioclf_lib/checkpoints \
 		$(PY) scripts/run_notebooks.py 01 02 03 04 --out experiments/results/release
 
 test: setup

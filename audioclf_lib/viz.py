@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import Colormap
 import numpy as np
 import pandas as pd
 
@@ -74,7 +75,7 @@ def plot_waveform(y: np.ndarray, sr: int, *, ax=None, title: str | None = None) 
 
 def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | None = None, ax=None,
                      title: str | None = None, vmin: float | None = None, vmax: float | None = None,
-                     cmap: str = "magma", colorbar: bool = True, label: str = "dB",
+                     cmap: str | Colormap = "magma", colorbar: bool = True, label: str = "dB",
                      fmin: float = 20.0, fmax: float | None = 8_000.0) -> plt.Figure:
     """A (n_mels, T) mel feature image, low bands at the bottom, frequency axis in Hz, a colour bar.
 
@@ -112,7 +113,7 @@ def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | 
     im = ax.imshow(S, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest")
     ax.set(xlabel="time (s)" if sr and hop_length else "frame", title=title)
     if fmax is not None:
-        ticks_hz, positions = mel_ticks(n_bands, fmin, fmax)
+        ticks_hz, positions = mel_ticks(n_bands, fmin, fmax, min_gap=_bands_per_label(ax, n_bands))
         ax.set_yticks(positions, [f"{hz / 1000:g}k" if hz >= 1000 else str(hz) for hz in ticks_hz])
         ax.set_ylabel("frequency (Hz)")
     else:
@@ -122,10 +123,19 @@ def plot_spectrogram(S: np.ndarray, *, sr: int | None = None, hop_length: int | 
     return fig
 
 
-def mel_ticks(n_bands: int, fmin: float, fmax: float) -> tuple[list[float], np.ndarray]:
+def _bands_per_label(ax, n_bands: int, label_points: float = 11.0) -> float:
+    """How many bands one tick label needs on ``ax`` (its height as laid out now), so labels never overlap."""
+    height_points = ax.get_position().height * ax.figure.get_figheight() * 72
+    return label_points * n_bands / max(height_points, 1.0)
+
+
+def mel_ticks(n_bands: int, fmin: float, fmax: float, *, min_gap: float = 0.0) -> tuple[list[float], np.ndarray]:
     """Round frequencies inside ``[fmin, fmax]`` and their (fractional) mel band index, for axis ticks.
 
     Notebook: 01_generate_spectrograms.ipynb (through :func:`plot_spectrogram`)
+
+    ``min_gap`` (in bands) drops ticks closer than that to the one above them, keeping the high ones (on a
+    short axis, 100 and 250 Hz would print on top of each other).
     """
     from .features import _hz_to_mel
 
@@ -134,7 +144,12 @@ def mel_ticks(n_bands: int, fmin: float, fmax: float) -> tuple[list[float], np.n
     candidates = [50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000]
     ticks = [hz for hz in candidates if centres[0] <= _hz_to_mel(float(hz)) <= centres[-1]]
     positions = np.interp(_hz_to_mel(np.array(ticks, dtype=float)), centres, np.arange(n_bands))
-    return ticks, positions
+    keep = []
+    for k in range(len(ticks) - 1, -1, -1):  # from the top down: the kHz ticks matter most
+        if not keep or positions[keep[-1]] - positions[k] >= min_gap:
+            keep.append(k)
+    keep.reverse()
+    return [ticks[k] for k in keep], positions[keep]
 
 
 def plot_confusion(cm: np.ndarray | Sequence, class_names: Sequence[str], *, ax=None, title: str | None = None,
@@ -239,7 +254,8 @@ def plot_segments(y: np.ndarray, sr: int, segments: pd.DataFrame, *, reference: 
     duration = len(y) / sr
     im = axes[0].imshow(S_db, origin="lower", aspect="auto", cmap="magma",
                         extent=(0, duration, -0.5, config.n_mels - 0.5), interpolation="nearest")
-    ticks_hz, positions = mel_ticks(config.n_mels, config.fmin, config.fmax)
+    ticks_hz, positions = mel_ticks(config.n_mels, config.fmin, config.fmax,
+                                    min_gap=_bands_per_label(axes[0], config.n_mels))
     axes[0].set_yticks(positions, [f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks_hz])
     axes[0].set(ylabel="frequency (Hz)", title=title)
     fig.colorbar(im, ax=axes, label="dB below the maximum", fraction=0.025, pad=0.01)

@@ -56,12 +56,6 @@ plt.rcParams["figure.dpi"] = 72
 SPEC_CMAP = plt.get_cmap("magma", 20)
 
 
-def uncrowd_hz_axis(ax) -> None:
-    """Keep a small mel panel's Hz ticks from 500 Hz up: the lower ones (50, 100, 250 Hz) overlap at this size."""
-    kept = [(pos, label.get_text()) for pos, label in zip(ax.get_yticks(), ax.get_yticklabels())
-            if label.get_text() not in ("50", "100", "250")]
-    ax.set_yticks([pos for pos, _ in kept], [text for _, text in kept])
-
 # %% [markdown]
 # ## 1. The corpus as a table
 # Every clip gets a row: class, the *source* it came from (a game's soundtrack, a voice-prompt set…), the
@@ -160,7 +154,6 @@ for col, (cls, y) in enumerate(clips.items()):
                                        fmin=config.fmin, fmax=config.fmax)  # (64, T) = W @ S
     viz.plot_spectrogram(librosa.power_to_db(M, ref=np.max, top_db=80), sr=sr, hop_length=HOP, ax=axes[2, col],
                          title=f"{config.n_mels} mel bands", label="dB re max", cmap=SPEC_CMAP)
-    uncrowd_hz_axis(axes[2, col])
 for ax in axes.flat:
     ax.title.set_fontsize(9)
 fig.tight_layout()
@@ -306,7 +299,6 @@ for ax, (name, y) in zip(axes[0], trap_clips.items()):
     viz.plot_spectrogram(S_db, sr=SAMPLE_RATE, hop_length=config.hop_length, ax=ax, label="dB re max", cmap=SPEC_CMAP,
                          title=f"{name}\n{traps[name]['source']}, {traps[name]['rms_dbfs']:.0f} dBFS")
     ax.title.set_fontsize(8)
-    uncrowd_hz_axis(ax)
 fig.tight_layout()
 viz.save_fig(fig, "01_trap_examples")
 players = list(trap_clips.items())
@@ -345,7 +337,6 @@ narrow = extractor(torch.from_numpy(band_limit(window, SAMPLE_RATE, 3400.0))[Non
 viz.plot_spectrogram(narrow, sr=SAMPLE_RATE, hop_length=config.hop_length, ax=axes[1], vmin=-1, vmax=1,
                      title="band-limited to 3.4 kHz (training augmentation)", label="normalised log-mel", cmap=SPEC_CMAP)
 for ax in axes:
-    uncrowd_hz_axis(ax)
 fig.tight_layout()
 viz.save_fig(fig, "01_normalisation_bandlimit");
 
@@ -467,7 +458,6 @@ for r, cls in enumerate(CLASS_NAMES):
                              vmin=-1, vmax=1, colorbar=False, cmap=SPEC_CMAP, title=f"{cls} · {table['source'].iloc[k]}")
 for ax in axes.flat:
     ax.title.set_fontsize(8)
-    uncrowd_hz_axis(ax)
     ax.label_outer()
 fig.colorbar(axes[0, 0].images[0], ax=axes, label="normalised log-mel", fraction=0.03, pad=0.01)
 viz.save_fig(fig, "01_gallery");
@@ -516,7 +506,6 @@ def show_rgb(ax, image: np.ndarray, fmin: float, title: str) -> None:
     ax.set_yticks(positions, [f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks_hz])
     ax.set(xlabel="time (s)", ylabel="frequency (Hz)")
     ax.set_title(title, fontsize=9)
-    uncrowd_hz_axis(ax)
     colours = plt.cm.ScalarMappable(plt.Normalize(-config.top_db, 0), "magma")
     ax.figure.colorbar(colours, ax=ax, label="dB re max", pad=0.02)
 
