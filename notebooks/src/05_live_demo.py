@@ -379,6 +379,32 @@ display(result.segments.round(2))
 # measures these numbers on six such recordings.
 
 # %% [markdown]
+# ### Exercise 1: how fast does a decision follow a change?
+# With `HOP_SECONDS = 0.5` and `SMOOTHING = 3`, after how many seconds can a switch from music to speech win, at the
+# earliest and at the latest? Change `SMOOTHING` to 1 and 7 and rerun section 3: what happens to the settled decisions
+# and to the flicker?
+#
+# <details><summary>Solution</summary>
+#
+# A 5-s window needs more than half of its samples from the new class before the model can prefer it (about 2.5 s),
+# then the smoothing averages the probabilities of the last k windows, 0.5 s apart: with k = 3 about two of them
+# must lean to the new class, another 0.5-1 s. So roughly 3-3.5 s; with k = 1 about 2.5 s but every odd window shows, with k = 7 about 4.5 s and almost no
+# flicker. Back-to-back 5-s windows (the seed's loop) take up to 10 s.
+# </details>
+
+# %% [markdown]
+# ### Exercise 2: break it on purpose
+# Start the UI of section 4 on the microphone, then unplug the microphone (or pick a device that does not exist), and
+# press Start again. What does the status line say, and what do the counters of section 5 show?
+#
+# <details><summary>Solution</summary>
+#
+# The engine turns the fault into an `error` state whose message is one sentence saying what went wrong: no
+# traceback, the worker thread stops cleanly, and Start builds a new stream. Overflow and drop counters are per run: a fresh Start
+# starts them at zero, the history keeps the earlier decisions.
+# </details>
+
+# %% [markdown]
 # ## Summary
 # - The callback copies, the worker thinks, listeners show: the UI never blocks the audio and the audio never blocks
 #   the UI. Overflows and drops are counted, not guessed.
@@ -388,5 +414,5 @@ display(result.segments.round(2))
 # - For recordings that already exist, the same decisions become segments with start and end times
 #   (`audioclf classify`), scored in time against known boundaries.
 #
-# Previous: [04_device_mismatch_finetune](04_device_mismatch_finetune.ipynb), where a model trained on one
+# **Previous:** [04_device_mismatch_finetune](04_device_mismatch_finetune.ipynb), where a model trained on one
 # microphone meets another: if the live demo calls everything "noise" on your laptop, that notebook is why.
