@@ -158,11 +158,11 @@ def segmentation_quality(*, n_recordings: int = 6, model: str = "music-speech-no
         One row per recording: duration, frame accuracy, median boundary error, boundary F1
         within 0.5 s, reference and predicted segment counts.
     """
-    from .data import build_manifest, split_manifest
+    from .data import build_manifest, corpus_splits
     from .predict import Predictor
     from .segments.evaluate import concatenated_recording, evaluate_segments
 
-    manifest = split_manifest(build_manifest(data_dir())[0], seed=0)
+    manifest = corpus_splits(build_manifest(data_dir())[0], data_dir())
     test = manifest[manifest["split"] == "test"]
     clips = {cls: [data_dir() / p for p in rows["path"]] for cls, rows in test.groupby("class")}
     predictor = Predictor(model)

@@ -26,6 +26,7 @@ __all__ = [
     "build_manifest",
     "split_manifest",
     "assigned_splits",
+    "corpus_splits",
     "split_table",
     "ClipSet",
     "load_clips",
@@ -263,6 +264,30 @@ def assigned_splits(manifest: pd.DataFrame, root: str | Path) -> pd.DataFrame | 
     if not assigned or any(s not in ("train", "val", "test") for s in assigned):
         return None
     return manifest.assign(split=assigned)
+
+
+def corpus_splits(manifest: pd.DataFrame, root: str | Path, *, group_by: str = "original", seed: int = 0) -> pd.DataFrame:
+    """``manifest`` with the split notebook 01 gives it: the one assigned in ``manifest.csv``, else a fresh one.
+
+    Notebook: 01_generate_spectrograms.ipynb (through :func:`~audioclf_lib.cache.prepare_splits`; the tests,
+    benchmarks and the live harness pick "held-out" clips with it too)
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        From :func:`build_manifest` on ``root``.
+    root : str or Path
+        The corpus folder.
+    group_by, seed
+        As for :func:`split_manifest`, when the corpus assigns no split.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy with a ``split`` column.
+    """
+    assigned = assigned_splits(manifest, root)
+    return assigned if assigned is not None else split_manifest(manifest, group_by=group_by, seed=seed)
 
 
 def split_table(manifest: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audioclf_lib.checkpoint import bundled_checkpoints
-from audioclf_lib.data import build_manifest, split_manifest
+from audioclf_lib.data import build_manifest, corpus_splits
 from tests.helpers import STARTER, write_wav
 
 BUNDLED = ["music-noise", "music-noise-seed", "music-speech-noise"]
@@ -22,7 +22,7 @@ def cli(*args, timeout=300):
 @pytest.fixture(scope="module")
 def test_split_folder(tmp_path_factory):
     """A class-folder tree of held-out (test split) starter recordings: 8 per class."""
-    manifest = split_manifest(build_manifest(STARTER)[0], seed=0)
+    manifest = corpus_splits(build_manifest(STARTER)[0], STARTER)
     root = tmp_path_factory.mktemp("heldout")
     for cls, rows in manifest[manifest["split"] == "test"].groupby("class"):
         (root / cls).mkdir()

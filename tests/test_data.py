@@ -223,3 +223,14 @@ def test_starter_splits_come_from_its_manifest():
     assert (kept.set_index("path")["split"] == listed.reindex(kept["path"]).to_numpy()).all()
     # no original recording straddles two splits
     assert kept.groupby("original")["split"].nunique().max() == 1
+
+
+def test_corpus_splits_is_the_split_notebook_01_caches(tmp_path):
+    # tests, benchmarks and the live harness pick held-out clips with corpus_splits: it must be prepare_splits' split
+    from audioclf_lib.data import corpus_splits
+
+    root = toy_corpus(tmp_path / "toy")
+    _, manifest, _ = prepare_splits(root, progress=False)
+    scanned, _ = build_manifest(root)
+    again = corpus_splits(scanned, root)
+    assert dict(zip(again["path"], again["split"])) == dict(zip(manifest["path"], manifest["split"]))

@@ -13,7 +13,7 @@ from torch import nn
 from audioclf_lib.audio import load_audio
 from audioclf_lib.checkpoint import load_checkpoint
 from audioclf_lib.config import FeatureConfig, checkpoints_dir
-from audioclf_lib.data import build_manifest, split_manifest
+from audioclf_lib.data import build_manifest, corpus_splits
 from audioclf_lib.features import FeatureExtractor, colormap_lut
 from audioclf_lib.models import build_model, count_parameters
 from audioclf_lib.predict import Predictor
@@ -117,9 +117,9 @@ def test_colormap_cnn2d_takes_the_colour_image():
 
 @lru_cache(maxsize=1)
 def _test_split_files() -> dict[str, list]:
-    """Starter clips of the held-out test split (the grouped split notebook 01 makes with seed 0)."""
+    """Starter clips of the held-out test split (the split notebook 01 uses: corpus v2's, kept in the manifest)."""
     manifest, _ = build_manifest(STARTER, ["music", "speech"])
-    split = split_manifest(manifest, seed=0)
+    split = corpus_splits(manifest, STARTER)
     test = split[split["split"] == "test"].sort_values("path")
     return {cls: [STARTER / p for p in test.loc[test["class"] == cls, "path"]] for cls in ("music", "speech")}
 

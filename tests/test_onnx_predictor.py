@@ -16,7 +16,7 @@ import torch
 from audioclf_lib import features_numpy, onnx_predictor
 from audioclf_lib.checkpoint import load_checkpoint, save_checkpoint
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.data import build_manifest, split_manifest
+from audioclf_lib.data import build_manifest, corpus_splits
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.features_numpy import LogMelNumpy, rfft
 from audioclf_lib.onnx_export import cached_onnx_model, write_sidecar
@@ -43,7 +43,7 @@ def stretch():
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """A concatenated recording of held-out test clips and silences (about 3 min), as test_segment_cli builds them."""
-    manifest = split_manifest(build_manifest(STARTER)[0], seed=0)
+    manifest = corpus_splits(build_manifest(STARTER)[0], STARTER)
     test = manifest[manifest["split"] == "test"]
     clips = {cls: [STARTER / p for p in rows["path"]] for cls, rows in test.groupby("class")}
     y, _ = concatenated_recording(clips, sr=SR, seed=100)

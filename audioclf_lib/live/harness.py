@@ -186,12 +186,12 @@ def demo_clips(cls: str, *, seconds: float = 10.0, predictor=None, split: str = 
         No such clip in the split (or none the predictor gets right).
     """
     from ..config import data_dir
-    from ..data import build_manifest, split_manifest
+    from ..data import build_manifest, corpus_splits
 
     root = Path(root) if root is not None else data_dir()
     key = (str(root), seed)
     if key not in _MANIFESTS:
-        _MANIFESTS[key] = split_manifest(build_manifest(root)[0], seed=seed)
+        _MANIFESTS[key] = corpus_splits(build_manifest(root)[0], root, seed=seed)
     table = _MANIFESTS[key]
     rows = table[(table["class"] == cls) & (table["split"] == split)].sort_values("path")
     if rows.empty:
