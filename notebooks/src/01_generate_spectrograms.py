@@ -336,7 +336,6 @@ viz.plot_spectrogram(loud, sr=SAMPLE_RATE, hop_length=config.hop_length, ax=axes
 narrow = extractor(torch.from_numpy(band_limit(window, SAMPLE_RATE, 3400.0))[None])[0, 0].numpy()
 viz.plot_spectrogram(narrow, sr=SAMPLE_RATE, hop_length=config.hop_length, ax=axes[1], vmin=-1, vmax=1,
                      title="band-limited to 3.4 kHz (training augmentation)", label="normalised log-mel", cmap=SPEC_CMAP)
-for ax in axes:
 fig.tight_layout()
 viz.save_fig(fig, "01_normalisation_bandlimit");
 
