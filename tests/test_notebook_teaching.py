@@ -4,7 +4,7 @@ summaries linking the series, lean outputs, and prose whose numbers are the run'
 Conventions (what the notebook sources follow, `notebooks/src/*.py`):
 
 - a player is an HTML output with an ``<audio`` element (``viz.audio_players``);
-- a background box is a Markdown cell starting ``> **Background:``;
+- a background box is a blockquote in a Markdown cell whose first line starts ``> **Background:``;
 - an exercise is a Markdown cell with a ``### Exercise`` heading and its solution in ``<details>``;
 - the summary is the Markdown cell headed ``## Summary``: under 200 words, links to the previous and next notebook;
 - every percentage in the Markdown (``97.1 %``) is printed by a code cell of the same notebook (as ``97.1`` or
@@ -84,7 +84,7 @@ def test_notebook_has_exercises_with_hidden_solutions(name):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n[:2] != "05"])
 def test_notebook_explains_the_background(name):
-    boxes = [m for m in markdown(load(name)) if m.lstrip().startswith("> **Background:")]
+    boxes = [m for m in markdown(load(name)) if any(line.startswith("> **Background:") for line in m.splitlines())]
     assert boxes, "no background box"
 
 
