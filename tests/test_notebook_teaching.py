@@ -63,9 +63,32 @@ def test_notebook_is_lean(name):
     # no progress bars (tqdm's are ipywidgets): one summary line per model instead; other widgets (notebook 04's
     # recorder, notebook 05's live UI) are what the notebooks are about
     state = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
-    bars = [m for m in state.get("state", {}).values() if m.get("model_name") in ("FloatProgressModel", "IntProgressModel")]
-    if name[:2] != "05":  # notebook 05's recording-progress bar is part of its live UI
-        assert not bars, f"{len(bars)} progress bars committed"
+    assert not tqdm_bars(state.get("state", {})), "tqdm progress bars committed"
+
+
+def tqdm_bars(models: dict) -> list[str]:
+    """The ids of tqdm's notebook bars in a widget state: an HBox of exactly (HTML, progress, HTML)."""
+    name = {k: m.get("model_name") for k, m in models.items()}
+    bars = []
+    for key, model in models.items():
+        children = [c.removeprefix("IPY_MODEL_") for c in model.get("state", {}).get("children", [])]
+        if name[key] == "HBoxModel" and [name.get(c) for c in children] in (
+                ["HTMLModel", "FloatProgressModel", "HTMLModel"], ["HTMLModel", "IntProgressModel", "HTMLModel"]):
+            bars.append(key)
+    return bars
+
+
+def test_tqdm_bars_are_told_from_other_progress_widgets():
+    import ipywidgets as widgets
+    from tqdm.notebook import tqdm
+
+    bar = tqdm(total=3, disable=False)
+    recorder_like = widgets.VBox([widgets.Button(description="Record"), widgets.FloatProgress()])
+    models = {k: {"model_name": v["model_name"], "state": v["state"]} for k, v in
+              widgets.Widget.get_manager_state(drop_defaults=False)["state"].items()}
+    assert tqdm_bars(models) == [bar.container.model_id]
+    bar.close()
+    recorder_like.close()
 
 
 @pytest.mark.parametrize("name", WITH_PLAYERS)
