@@ -15,6 +15,23 @@ def starter_clip(cls: str, index: int = 0) -> Path:
     return sorted((STARTER / cls).glob("*.ogg"))[index]
 
 
+def steady_music_clip(min_rms: float = 0.03, stretch_s: float = 1.5) -> Path:
+    """The first starter music clip with no quiet stretch: every ``stretch_s`` of it above ``min_rms`` (about -30 dBFS).
+
+    Tests that record what the virtual microphone hears need audio that is never near silence; some soundtrack
+    clips have quiet passages (``deb_0ad_music__Albian_Nocturne__s05`` dips to -50 dBFS).
+    """
+    import soundfile as sf
+
+    for path in sorted((STARTER / "music").glob("*.ogg")):
+        y, sr = sf.read(path, dtype="float32")
+        step = int(sr * stretch_s)
+        frames = y[: len(y) // step * step].reshape(-1, step)
+        if len(frames) and np.sqrt((frames ** 2).mean(axis=1)).min() > min_rms:
+            return path
+    raise AssertionError("no steady music clip in data/starter")
+
+
 def tone(freq: float, seconds: float, sr: int, amp: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

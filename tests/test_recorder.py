@@ -8,7 +8,7 @@ import soundfile as sf
 from audioclf_lib import recorder
 from audioclf_lib.audio import load_audio
 from tests.browser_mic import best_offset as best_match  # (offset, Pearson r) of a recording in what was played
-from tests.helpers import popen_interruptible, starter_clip
+from tests.helpers import popen_interruptible, starter_clip, steady_music_clip
 
 SR = 16_000
 
@@ -213,7 +213,7 @@ def test_device_folder_and_counts(tmp_path):
 
 @pytest.mark.audio
 def test_record_clips_writes_what_the_microphone_hears(virtual_mic, tmp_path):
-    clip = starter_clip("music", 0)
+    clip = steady_music_clip()
     played, sr = load_audio(clip)
     assert sr == SR and len(played) >= 8 * SR, "the starter music clip should be 16 kHz and long enough"
     n_clips, seconds = 3, 1.5
@@ -294,7 +294,7 @@ def record_command(*args, timeout=120):
 
 @pytest.mark.audio
 def test_record_command_writes_what_the_microphone_hears(virtual_mic, tmp_path):
-    clip = starter_clip("music", 0)
+    clip = steady_music_clip()
     played, _ = load_audio(clip)
     playback = virtual_mic.play(clip)
     try:
@@ -330,7 +330,7 @@ def test_record_command_ctrl_c_keeps_the_clips_already_written(virtual_mic, tmp_
     import sys
     import time
 
-    playback = virtual_mic.play(starter_clip("music", 0))
+    playback = virtual_mic.play(steady_music_clip())
     folder = tmp_path / "interrupted" / "music"
     try:
         wait_until_audible(virtual_mic)
