@@ -26,9 +26,9 @@
 # [01_generate_spectrograms](01_generate_spectrograms.ipynb). **Writes** `music-noise-laptop.pt`, figures
 # `figures/04_*.png`, and simulated laptop clips under `data/devices/` when you have recorded none of your own.
 #
-# **Runtime** on a 2-core CPU: about 4 minutes (one fine-tuning for the seed's fix, one for your microphone, the
-# severity curve); QUICK (CI): under a minute, on tiny data whose scores mean nothing; the release run
-# (`AUDIOCLF_RELEASE=1`) adds the robust training, about 30 minutes.
+# **Runtime** on a 2-core CPU: about a minute (one fine-tuning for the seed's fix, one for your microphone, the
+# severity curve; 55 s in the committed run); QUICK (CI): under a minute, on tiny data whose scores mean nothing; the
+# release run on corpus v2 (`AUDIOCLF_RELEASE=1`) also trains the robust model: 36 minutes on a shared machine.
 
 # %% tags=["parameters"]
 import os
