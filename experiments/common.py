@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from audioclf_lib.checkpoint import Checkpoint, load_checkpoint
-from audioclf_lib.config import REPO_ROOT, run_checkpoints_dir
+from audioclf_lib.config import REPO_ROOT
 from audioclf_lib.laptop_recipe import LaptopRecipe, train_only_base_path
 
 #: Notebook 04's full-run recipe.
@@ -60,7 +60,7 @@ def parse_options(args: Sequence[str]) -> dict:
 
 def phone_model() -> Checkpoint:
     """The bundled phone-trained ``music-noise`` (notebook 02), the base every notebook-04 recipe starts from."""
-    return load_checkpoint(run_checkpoints_dir(False) / "music-noise.pt", expected_classes=CLASSES)
+    return load_checkpoint("music-noise", expected_classes=CLASSES)  # the bundled one, not a notebook run's
 
 
 def append_result(name: str, result: dict, *, shown: dict | None = None) -> Path:

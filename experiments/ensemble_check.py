@@ -16,7 +16,6 @@ import pandas as pd
 
 from audioclf_lib.cache import load_splits
 from audioclf_lib.checkpoint import load_checkpoint
-from audioclf_lib.config import run_checkpoints_dir
 from audioclf_lib.devices import LAPTOP, LAPTOP_LOUD_FAN, PHONE, PRESETS
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.train import predict_proba
@@ -31,7 +30,7 @@ CONDITIONS = {"phone": PHONE, "laptop": LAPTOP, "loud fan": LAPTOP_LOUD_FAN, "te
 
 def main() -> None:
     splits = load_splits(quick=False)
-    checkpoints = {name: load_checkpoint(run_checkpoints_dir(False) / f"{name}.pt", expected_classes=CLASSES)
+    checkpoints = {name: load_checkpoint(name, expected_classes=CLASSES)  # the bundled ones
                    for name in MODELS}
     window_samples = checkpoints["music-noise"].feature_config.window_samples
     rows = []
