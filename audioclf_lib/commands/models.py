@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(table.to_json(orient="records"))
     else:
+        if "train clips" in table:  # counts, not 4610.000
+            table["train clips"] = [f"{v:.0f}" if pd.notna(v) else "-" for v in table["train clips"]]
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
         print("held-out-source: source-grouped cross-validation, every source unseen in training once (the number to "
               "expect on your recordings); test: the in-source test split, whose sources the model trained on; "
