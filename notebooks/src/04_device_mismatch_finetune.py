@@ -27,7 +27,7 @@
 # `figures/04_*.png`, and simulated laptop clips under `data/devices/` when you have recorded none of your own.
 #
 # **Runtime** on a 2-core CPU: about a minute (one fine-tuning for the seed's fix, one for your microphone, the
-# severity curve; 55 s in the committed run); QUICK (CI): under a minute, on tiny data whose scores mean nothing; the
+# severity curve; 55 s in a `make reproduce` on an idle machine, 2026-12-01); QUICK (CI): under a minute, on tiny data whose scores mean nothing; the
 # release run on corpus v2 (`AUDIOCLF_RELEASE=1`) also trains the robust model: 36 minutes on a shared machine.
 
 # %% tags=["parameters"]
@@ -266,12 +266,13 @@ def score(model, config, clips) -> dict:
     low, high = clip_bootstrap_ci(correct, table["clip"].to_numpy())
     return {"accuracy": correct.mean(), "95 % low": low, "95 % high": high,
             "music → noise": float((table.loc[music, "pred"] == 1).mean()),
-            "noise → music": float((table.loc[~music, "pred"] == 0).mean()), "windows": len(table), "table": table}
+            "noise → music": float((table.loc[~music, "pred"] == 0).mean()), "windows": len(table), "table": table,
+            "metrics": metrics}
 
 
 def show(rows: dict) -> pd.DataFrame:
     """Score dicts as a table in percent (windows as counts)."""
-    frame = pd.DataFrame({k: {c: v for c, v in r.items() if c != "table"} for k, r in rows.items()}).T
+    frame = pd.DataFrame({k: {c: v for c, v in r.items() if c not in ("table", "metrics")} for k, r in rows.items()}).T
     pct = frame.drop(columns="windows").astype(float).mul(100).round(1)
     return pct.assign(windows=frame["windows"].astype(int))
 
@@ -306,8 +307,9 @@ curve = curves["music-noise (phone)"]
 snr = {s: severity_profile(LAPTOP, s).snr_db for s in SEVERITIES}
 print("fan SNR (dB) per severity:", {s: v for s, v in snr.items()})
 collapsed = curve[curve["music → noise"] >= 0.5]
+fan = {s: "no fan: the phone" if v is None else f"fan SNR {v:g} dB" for s, v in snr.items()}
 print("music-noise collapses onto 'noise' (at least half the music windows called noise) from severity "
-      f"{collapsed.index[0]:g} (fan SNR {snr[collapsed.index[0]]:g} dB), accuracy {100 * collapsed['accuracy'].iloc[0]:.1f} %"
+      f"{collapsed.index[0]:g} ({fan[collapsed.index[0]]}), accuracy {100 * collapsed['accuracy'].iloc[0]:.1f} %"
       if len(collapsed) else
       f"music-noise does not collapse on this sweep: at most {100 * curve['music → noise'].max():.1f} % of the music "
       f"windows are called noise (severity {curve['music → noise'].idxmax():g})")
@@ -338,7 +340,8 @@ laptop_path = save_device_checkpoint(
                    "laptop_clips": len(laptop_clips), "device": "devices.LAPTOP (simulated)", "device_seed": RECIPE.device_seed,
                    "seconds": round(seconds, 1), **RECIPE.finetune_settings(train_body=False),
                    "val_bal_acc": float(seed_history["val_bal_acc"].max())},
-    metrics={"summary": {k: {m: float(v[m]) for m in ("accuracy", "music → noise", "noise → music")} for k, v in after.items()}})
+    metrics={"test": after["phone"]["metrics"], "test_laptop": after["laptop"]["metrics"],
+             "summary": {k: {m: float(v[m]) for m in ("accuracy", "music → noise", "noise → music")} for k, v in after.items()}})
 print(f"fine-tuned on {len(laptop_clips)} laptop + {len(phone_train)} phone clips in {seconds:.0f} s, best epoch "
       f"{int(seed_history['val_bal_acc'].idxmax()) + 1}; saved {laptop_path.name}")
 fig = viz.plot_history(seed_history, title="the seed's fix: phone + laptop validation")
@@ -362,19 +365,21 @@ if RELEASE:
     t0 = time.perf_counter()
     robust, robust_history = train_robust(base, base_extractor, splits["train"], robust_val_windows, robust_val_labels,
                                           CLASSES, seed=RECIPE.seed, **RECIPE.robust_settings())
-    robust_config = base_config
-    robust_path = save_device_checkpoint(
-        ckpt_dir / "music-noise-robust.pt", robust, base_ckpt,
-        train_summary={"recipe": "music-noise trained on, 80 % of windows through random devices (max_db)",
-                       "base": "music-noise", **RECIPE.robust_settings(), "seconds": round(time.perf_counter() - t0, 1),
-                       "validation": "phone + random-device windows (no laptop)",
-                       "val_bal_acc": float(robust_history["val_bal_acc"].max())})
-    print(f"trained and saved {robust_path}")
+    robust_config, robust_seconds = base_config, time.perf_counter() - t0
 else:
     robust_ckpt, robust_source = load_model("music-noise-robust", bundled=True)
     robust, robust_config = robust_ckpt.model.eval(), robust_ckpt.feature_config
     print(f"loaded {robust_source}: {robust_ckpt.train_summary.get('recipe', '')}")
 robust_scores = {"phone": score(robust, robust_config, phone_test), "laptop": score(robust, robust_config, laptop_test)}
+if RELEASE:
+    robust_path = save_device_checkpoint(
+        ckpt_dir / "music-noise-robust.pt", robust, base_ckpt,
+        train_summary={"recipe": "music-noise trained on, 80 % of windows through random devices (max_db)",
+                       "base": "music-noise", **RECIPE.robust_settings(), "seconds": round(robust_seconds, 1),
+                       "validation": "phone + random-device windows (no laptop)",
+                       "val_bal_acc": float(robust_history["val_bal_acc"].max())},
+        metrics={"test": robust_scores["phone"]["metrics"], "test_laptop": robust_scores["laptop"]["metrics"]})
+    print(f"trained and saved {robust_path}")
 headline = {**{f"music-noise, {k}": v for k, v in before.items()}, **{f"music-noise-laptop, {k}": v for k, v in after.items()},
             **{f"music-noise-robust, {k}": v for k, v in robust_scores.items()}}
 show(headline)
