@@ -22,7 +22,7 @@ import pandas as pd
 from .audio import SILENCE_DBFS
 from .config import FeatureConfig, cache_dir, data_dir
 from .clipset import ClipSet, load_clips
-from .data import assigned_splits, build_manifest, corpus_splits, scan_corpus
+from .data import build_manifest, corpus_splits, scan_corpus
 from .features import FRONT_END_VERSION, extract_features
 from .windows import eval_windows
 
@@ -145,6 +145,7 @@ def prepare_splits(
     root = Path(root) if root is not None else data_dir()
     manifest, skipped = build_manifest(root)
     manifest = corpus_splits(manifest, root, group_by=group_by, seed=seed)
+    split_by = manifest.attrs["split_by"]
     if quick:
         share = {"train": quick_clips_per_class, "val": quick_clips_per_class // 2, "test": quick_clips_per_class // 2}
         manifest = pd.concat([g.sample(n=min(len(g), share[split]), random_state=seed)
@@ -170,7 +171,7 @@ def prepare_splits(
     skipped.to_csv(out / "skipped.csv", index=False)
     (out / "info.json").write_text(json.dumps({"sample_rate": sample_rate, "seed": seed, "quick": quick,
                                                "silence_dbfs": silence_dbfs,
-                                               "group_by": "assigned in manifest.csv" if assigned_splits(manifest, root) is not None else group_by,
+                                               "group_by": split_by,
                                                "clips": {s: len(c) for s, c in splits.items()}}, indent=1))
     return splits, manifest, skipped
 

@@ -284,10 +284,15 @@ def corpus_splits(manifest: pd.DataFrame, root: str | Path, *, group_by: str = "
     Returns
     -------
     pd.DataFrame
-        A copy with a ``split`` column.
+        A copy with a ``split`` column; ``attrs["split_by"]`` says which split it is.
     """
     assigned = assigned_splits(manifest, root)
-    return assigned if assigned is not None else split_manifest(manifest, group_by=group_by, seed=seed)
+    if assigned is not None:
+        assigned.attrs["split_by"] = "assigned in manifest.csv"
+        return assigned
+    fresh = split_manifest(manifest, group_by=group_by, seed=seed)
+    fresh.attrs["split_by"] = group_by
+    return fresh
 
 
 def split_table(manifest: pd.DataFrame) -> pd.DataFrame:

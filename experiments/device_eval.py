@@ -31,8 +31,7 @@ from common import append_result
 MODELS = ("music-noise", "music-noise-laptop", "music-noise-robust")
 
 
-def score(model_name: str, clips, window_samples: int) -> dict:
-    ckpt = load_checkpoint(model_name)
+def score(ckpt, clips, window_samples: int) -> dict:
     windows, table = eval_windows(clips, ckpt.class_names, window_samples)
     _, table = evaluate_windows(ckpt.model, FeatureExtractor(ckpt.feature_config), windows, table, ckpt.class_names)
     correct = (table["pred"] == table["label"]).to_numpy()
@@ -50,12 +49,13 @@ def main() -> None:
     args = parser.parse_args()
     recipe = LaptopRecipe()
     splits = load_splits()
-    window_samples = load_checkpoint(args.models[0]).feature_config.window_samples
+    checkpoints = {name: load_checkpoint(name) for name in args.models}
+    window_samples = checkpoints[args.models[0]].feature_config.window_samples
     rows, t0 = [], time.perf_counter()
     for device in args.devices:
         clips = recipe.record(splits["test"], PRESETS[device])
         for model in args.models:
-            rows.append({"device": device, "model": model, **score(model, clips, window_samples)})
+            rows.append({"device": device, "model": model, **score(checkpoints[model], clips, window_samples)})
             print(f"{device:16s} {model:20s} {rows[-1]['accuracy']:.3f} [{rows[-1]['ci'][0]:.3f}, "
                   f"{rows[-1]['ci'][1]:.3f}]", flush=True)
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "corpus": data_dir().name,

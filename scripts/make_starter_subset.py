@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioclf_lib.data import build_manifest, split_manifest
+from audioclf_lib.data import build_manifest, corpus_splits
 
 # Original recordings kept per source, by class; clips kept per original recording. Chosen so the starter stays
 # near 40 MiB (the repository's limit is 60) with the three classes at a similar number of minutes.
@@ -30,11 +30,11 @@ CLIPS_PER_ORIGINAL = {"music": 1, "noise": 1, "speech": 1}
 SEED = 0
 
 
-def corpus_splits(corpus: Path) -> pd.DataFrame:
-    """Corpus v2's manifest with the split notebook 01 gives it (by original recording, seed 0)."""
+def with_v2_splits(corpus: Path) -> pd.DataFrame:
+    """Corpus v2's manifest with the split notebook 01 gives it (``data.corpus_splits``: by original recording, seed 0)."""
     listed = pd.read_csv(corpus / "manifest.csv")
     scanned, _ = build_manifest(corpus)
-    split = split_manifest(scanned, group_by="original", seed=SEED).set_index("path")["split"]
+    split = corpus_splits(scanned, corpus, seed=SEED).set_index("path")["split"]
     return listed.assign(split=listed["file"].map(split)).dropna(subset=["split"])
 
 
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("corpus", type=Path, help="corpus v2 (audioclf corpus build DIR)")
     parser.add_argument("out", type=Path, help="the starter folder, replaced")
     args = parser.parse_args()
-    subset = select(corpus_splits(args.corpus))
+    subset = select(with_v2_splits(args.corpus))
     if args.out.exists():
         for class_dir in ("music", "noise", "speech"):
             shutil.rmtree(args.out / class_dir, ignore_errors=True)
