@@ -71,6 +71,7 @@ VARIANTS = {
     "robust": {"augment": WaveAugment.robust()},
     "all": {"augment": WaveAugment.robust(), "mixup_alpha": 0.4, "balance": "source"},
     "wide": {"model_kwargs": {"channels": (24, 48, 96, 192)}},
+    "wide-source-balance": {"model_kwargs": {"channels": (24, 48, 96, 192)}, "balance": "source"},
     # corpus v1 vs v2: each fold trains only on its training sources that data/starter (v1) also has; the
     # held-out clips are the same as for the other variants
     "v1-sources": {"only_v1_sources": True},

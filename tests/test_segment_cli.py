@@ -66,13 +66,15 @@ def test_segments_of_held_out_recordings_match_the_known_boundaries(recordings):
         assert segments["start"].iloc[0] == 0 and np.isclose(segments["end"].iloc[-1], result.duration_s)
         assert np.allclose(segments["end"].to_numpy()[:-1], segments["start"].to_numpy()[1:]), "segments must tile"
         scores.append(evaluate_segments(reference, segments, tolerance_s=0.5))
-    # On recordings the model never trained on. The project's targets (frame accuracy >= 95 %, at most 1.5x the true
-    # number of segments) are measured by `make bench` on six recordings; on these three, built from corpus v2's
-    # held-out clips in data/starter, the bundled model of 2026-12-01 scores 94.0 % (97.5, 87.4 and 97.1) with up
-    # to 2.75x the segments (short noise effects flicker): these bounds guard against regressions, short of the targets.
-    assert np.mean([s["frame_accuracy"] for s in scores]) >= 0.92, scores
+    # On recordings the model never trained on, with the default policy chosen on validation recordings
+    # (experiments/segment_policy.py): the bundled model of 2026-12-01 scores 96.7 % frame accuracy (96.6, 95.6 and
+    # 97.9), median boundary errors 0.98 / 0.28 / 0.33 s, and 0.88x / 1.5x / 0.91x the true number of segments. The
+    # project's targets (>= 95 %, <= 0.5 s, <= 1.5x) are asserted on the mean over the three; the largest single
+    # ratio gets one segment of slack, since one doubtful frame more on another CPU can add a segment.
+    assert np.mean([s["frame_accuracy"] for s in scores]) >= 0.95, scores
     assert np.median([s["median_boundary_error_s"] for s in scores]) <= 0.5, scores
-    assert max(s["segment_count_ratio"] for s in scores) <= 3.0, scores
+    assert np.mean([s["segment_count_ratio"] for s in scores]) <= 1.5, scores
+    assert max(s["segment_count_ratio"] for s in scores) <= 2.0, scores
     assert all(s["per_class"]["silence"]["frame_recall"] > 0.5 for s in scores), "the gate must find the silences"
 
 
@@ -153,7 +155,8 @@ def test_evaluate_segments_command_scores_a_prediction(tmp_path, recordings):
     done = cli("evaluate-segments", ref_path.parent, pred_path.parent, "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["files"] == 1 and result["frame_accuracy"] >= 0.85  # 0.874 with the model of 2026-12-01
+    # 0.956 with the model and default policy of 2026-12-01 (0.874 with the 5-frame median policy before it)
+    assert result["files"] == 1 and result["frame_accuracy"] >= 0.93
     identical = cli("evaluate-segments", ref_path, ref_path, "--json")
     perfect = json.loads(identical.stdout.strip().splitlines()[-1])
     assert perfect["frame_accuracy"] == 1.0 and perfect["boundary_f1"] == 1.0

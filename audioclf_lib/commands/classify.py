@@ -63,11 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_options(p)
     g = p.add_argument_group("decision policy (the live demo decides the same way; defaults: segments.default_policy)")
     g.add_argument("--smoothing", choices=["none", "mean", "median", "viterbi"], default=None,
-                   help="smoothing of frame probabilities (default median)")
-    g.add_argument("--smoothing-windows", type=int, default=None, help="hop-long frames a mean/median spans (default 5)")
-    g.add_argument("--switch-penalty", type=float, default=None, help="viterbi: cost of a class change in nats (default 3)")
+                   help="smoothing of frame probabilities (default viterbi)")
+    g.add_argument("--smoothing-windows", type=int, default=None, help="hop-long frames a mean/median spans (default 3)")
+    g.add_argument("--switch-penalty", type=float, default=None, help="viterbi: cost of a class change in nats (default 8)")
     g.add_argument("--min-segment", type=float, default=None, help="class segments shorter than this (s) are merged away (default 0)")
-    g.add_argument("--min-gap", type=float, default=None, help="silences shorter than this (s) are absorbed (default 1)")
+    g.add_argument("--min-gap", type=float, default=None, help="silences shorter than this (s) are absorbed (default 2)")
     g.add_argument("--threshold", type=_threshold, action="append", default=[], metavar="CLASS=P",
                    help="a window whose winner is below P is 'unknown' (repeatable)")
     g.add_argument("--silence-dbfs", type=float, default=None,
