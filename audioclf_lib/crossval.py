@@ -322,15 +322,16 @@ def cross_validate(
 
 def recipe_train_fn(model_name: str, class_names: Sequence[str], feature_config, *, train_config=None,
                     windows_per_epoch: int = 2048, model_kwargs: dict | None = None, refit: bool = False,
-                    augment=None, balance: str = "clip", device=None, progress: bool = False) -> TrainFn:
+                    augment=None, balance: str = "clip", speed_range=None, device=None,
+                    progress: bool = False) -> TrainFn:
     """A ``train_fn`` for :func:`cross_validate` running :func:`~audioclf_lib.train.train_classifier`, notebook 02's recipe.
 
     Notebook: 02_train_cnn.ipynb (its results; the runs are ``experiments/source_cv.py``)
 
     ``refit=False``: train on ``train``, keep the best epoch on ``val`` (as ``music-speech-noise``).
     ``refit=True``: train on ``train`` + ``val`` for every epoch and keep the last (as ``music-noise``).
-    ``augment`` and ``balance`` go to :func:`~audioclf_lib.train.train_classifier` (the ablation of
-    ``experiments/augment_ablation.py``).
+    ``augment``, ``balance`` and ``speed_range`` go to :func:`~audioclf_lib.train.train_classifier` (the
+    ablation of ``experiments/source_cv.py --variant``).
     """
     from .train import TrainConfig, train_classifier
 
@@ -342,7 +343,8 @@ def recipe_train_fn(model_name: str, class_names: Sequence[str], feature_config,
         splits = {"train": train, "val": val, "test": val.take([0])}
         return train_classifier(model_name, list(class_names), feature_config, splits, train_config=train_config,
                                 windows_per_epoch=windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
-                                augment=augment, balance=balance, device=device, progress=progress)
+                                augment=augment, balance=balance, speed_range=speed_range, device=device,
+                                progress=progress)
 
     return train_fn
 

@@ -427,6 +427,7 @@ def train_classifier(
     transform=None,
     augment=None,
     balance: str = "clip",
+    speed_range: tuple[float, float] | None = None,
     refit: bool = False,
     device: torch.device | str | None = None,
     progress: bool = True,
@@ -457,7 +458,7 @@ def train_classifier(
         Random training windows per epoch.
     model_kwargs : dict or None
         Passed to :func:`~audioclf_lib.models.build_model` and saved with the checkpoint.
-    transform, augment, balance
+    transform, augment, balance, speed_range
         As for :class:`~audioclf_lib.windows.TrainWindows`.
     refit : bool
         See above.
@@ -490,7 +491,7 @@ def train_classifier(
         train_config = replace(train_config, keep="last")
     train_set = TrainWindows(train_clips, class_names, feature_config.window_samples, windows_per_epoch=windows_per_epoch,
                              augment=augment if augment is not None else WaveAugment(), transform=transform,
-                             seed=train_config.seed, balance=balance)
+                             seed=train_config.seed, balance=balance, speed_range=speed_range)
     val_windows, val_table, _ = eval_set(splits["val"], "val", feature_config, class_names, with_features=False)
     history = fit(model, extractor, train_set, val_windows, val_table["label"].to_numpy(), config=train_config,
                   device=device, progress=progress)
@@ -501,6 +502,7 @@ def train_classifier(
         "windows_per_epoch": windows_per_epoch,
         **({"augment": asdict(augment)} if augment is not None else {}),
         **({"balance": balance} if balance != "clip" else {}),
+        **({"speed_range": list(speed_range)} if speed_range is not None else {}),
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_bal_acc"].idxmax()) + 1 if len(history) else 0,
         "trained_on": "train + val (refit, last epoch kept)" if refit else "train (best validation epoch kept)",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import soxr
 import torch
 from torch.utils.data import Dataset
 
@@ -53,6 +54,11 @@ class TrainWindows(Dataset):
         ``"source"`` first draws one of the class's sources uniformly, then a clip of it that way,
         so that one large source (a game's 300 tracks) cannot dominate a class. Needs a ``source``
         column in ``clips.table``.
+    speed_range : (float, float) or None
+        Speed perturbation: each window is cut ``rate`` times its length (``rate`` uniform in the
+        range) and resampled to the window's length, so that tempo and pitch change together by
+        ``rate`` (as in speech recognition's 0.9-1.1 speed perturbation: more voices, instruments
+        and machines than the corpus recorded). ``None`` draws exactly as without it.
 
     Raises
     ------
@@ -78,9 +84,16 @@ class TrainWindows(Dataset):
         p_concat: float = 0.7,
         seed: int = 0,
         balance: str = "clip",
+        speed_range: tuple[float, float] | None = None,
     ):
         if balance not in ("clip", "source"):
             raise ValueError(f"balance={balance!r}; expected 'clip' or 'source'")
+        if speed_range is not None:
+            lo, hi = (float(r) for r in speed_range)
+            if not 0.5 <= lo <= hi <= 2.0:
+                raise ValueError(f"speed_range={speed_range!r}; expected 0.5 <= low <= high <= 2")
+            speed_range = (lo, hi)
+        self.speed_range = speed_range
         self.clips = clips
         self.class_names = list(class_names)
         self.n = window_samples
@@ -124,23 +137,32 @@ class TrainWindows(Dataset):
     def _draw_clip(self, label: int, rng: np.random.Generator) -> np.ndarray:
         return self.clips.clip(int(rng.choice(self.by_class[label], p=self.weights[label])))
 
-    def _random_crop(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A window at a uniformly random offset; a short clip is wrapped from a random start."""
-        if y.size >= self.n:
-            return fix_length(y, self.n, offset=int(rng.integers(0, y.size - self.n + 1)))
-        return fix_length(np.roll(y, int(rng.integers(0, y.size))), self.n)
+    def _random_crop(self, y: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+        """A window of ``n`` samples (default: the window's) at a uniformly random offset; a short clip is wrapped from a random start."""
+        n = self.n if n is None else n
+        if y.size >= n:
+            return fix_length(y, n, offset=int(rng.integers(0, y.size - n + 1)))
+        return fix_length(np.roll(y, int(rng.integers(0, y.size))), n)
 
     def _window(self, label: int, rng: np.random.Generator) -> np.ndarray:
+        if self.speed_range is None:
+            return self._cut(label, rng, self.n)
+        # Cut rate x the window and squeeze it into the window: tempo and pitch x rate.
+        source_n = int(round(self.n * rng.uniform(*self.speed_range)))
+        y = self._cut(label, rng, source_n)
+        return y if source_n == self.n else fix_length(soxr.resample(y, source_n, self.n), self.n)
+
+    def _cut(self, label: int, rng: np.random.Generator, n: int) -> np.ndarray:
         y = self._draw_clip(label, rng)
-        if y.size >= self.n or rng.random() >= self.p_concat:
-            return self._random_crop(y, rng)
+        if y.size >= n or rng.random() >= self.p_concat:
+            return self._random_crop(y, rng, n)
         pieces, total = [y], y.size
-        while total < self.n:  # join more clips of the same class: a stretch of continuous speech
+        while total < n:  # join more clips of the same class: a stretch of continuous speech
             nxt = self._draw_clip(label, rng)
             pieces.append(nxt)
             total += nxt.size
         joined = np.concatenate(pieces)
-        return fix_length(joined, self.n, offset=int(rng.integers(0, joined.size - self.n + 1)))
+        return fix_length(joined, n, offset=int(rng.integers(0, joined.size - n + 1)))
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         rng = np.random.default_rng((self.seed, self.epoch, int(i)))

@@ -72,6 +72,8 @@ VARIANTS = {
     "all": {"augment": WaveAugment.robust(), "mixup_alpha": 0.4, "balance": "source"},
     "wide": {"model_kwargs": {"channels": (24, 48, 96, 192)}},
     "wide-source-balance": {"model_kwargs": {"channels": (24, 48, 96, 192)}, "balance": "source"},
+    # speed perturbation (tempo and pitch x 0.9-1.1) on top of the chosen recipe
+    "speed-source-balance": {"speed_range": (0.9, 1.1), "balance": "source"},
     # corpus v1 vs v2: each fold trains only on its training sources that data/starter (v1) also has; the
     # held-out clips are the same as for the other variants
     "v1-sources": {"only_v1_sources": True},
@@ -151,12 +153,14 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
                                mixup_alpha=variant.get("mixup_alpha", 0.0))
     model_kwargs = variant.get("model_kwargs", {})
     augment, balance = variant.get("augment"), variant.get("balance", "clip")
+    speed_range = variant.get("speed_range")
     train_sources = v1_sources() if variant.get("only_v1_sources") else None
     recipe = {"model": model_name, "model_kwargs": model_kwargs, "feature_config": feature_config.to_dict(),
               "train_config": asdict(train_config), "windows_per_epoch": windows_per_epoch, "refit": refit,
               **({"variant": args.variant} if args.variant != "baseline" else {}),
               **({"augment": asdict(augment)} if augment is not None else {}),
               **({"balance": balance} if balance != "clip" else {}),
+              **({"speed_range": list(speed_range)} if speed_range is not None else {}),
               **({"train_sources": sorted(train_sources)} if train_sources is not None else {}),
               "n_folds": args.folds, "fold_seed": args.seed, "val_fraction": args.val_fraction,
               "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
@@ -171,7 +175,7 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     folds = source_folds(clips.table[keep], args.folds, seed=args.seed, classes=classes)
     train_fn = recipe_train_fn(model_name, classes, feature_config, train_config=train_config,
                                windows_per_epoch=windows_per_epoch, model_kwargs=model_kwargs, refit=refit,
-                               augment=augment, balance=balance, progress=False)
+                               augment=augment, balance=balance, speed_range=speed_range, progress=False)
     if train_sources is not None:
         train_fn = only_sources(train_fn, train_sources)
     todo = [args.only_fold] if args.only_fold is not None else range(args.folds)

@@ -189,3 +189,54 @@ def test_training_with_mixup_and_the_robust_augmentation_is_deterministic_and_re
 def test_mixup_learns_the_separable_toy_problem(toy_splits):  # noqa: F811
     result = _train(toy_splits, mixup_alpha=0.4, epochs=6)
     assert result.metrics["window"]["balanced_accuracy"] >= 0.9, result.history.to_string()
+
+
+def _three_class_clipset() -> ClipSet:
+    """Random-noise clips of three classes and mixed lengths (short ones get joined or wrapped), one source each."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    rows, audio = [], []
+    for k, (cls, seconds) in enumerate([("music", 7.0), ("music", 1.3), ("speech", 0.8), ("speech", 2.1),
+                                        ("noise", 3.3), ("noise", 6.0)]):
+        rows.append({"class": cls, "source": f"s{k}", "path": f"{cls}/s{k}.ogg"})
+        audio.append(rng.standard_normal(int(seconds * SR)).astype(np.float32))
+    offsets = np.concatenate([[0], np.cumsum([a.size for a in audio])])
+    return ClipSet(np.concatenate(audio), offsets, pd.DataFrame(rows), SR)
+
+
+def test_windows_without_speed_perturbation_are_drawn_as_before_it_existed():
+    import hashlib
+
+    windows = TrainWindows(_three_class_clipset(), ["music", "speech", "noise"], 2 * SR, windows_per_epoch=40,
+                           augment=None, background_class=None, balance="source")
+    h = hashlib.sha256()
+    for i in range(len(windows)):
+        y, label = windows[i]
+        h.update(y.numpy().tobytes())
+        h.update(bytes([label]))
+    # The digest of the same 40 windows drawn by TrainWindows before speed_range existed (commit efc4a07): the
+    # bundled recipe's training data must not move when the option is off.
+    assert h.hexdigest() == "6cebcb737537af97e06e00794509673706b3fd70b6b31c48e5275c01715f5a7d"
+
+
+@pytest.mark.parametrize("rate", [0.8, 1.25])
+def test_speed_perturbation_scales_pitch_by_the_rate_and_keeps_the_window_length(rate):
+    import pandas as pd
+
+    y = tone(440, 20, SR)
+    clips = ClipSet(y, np.array([0, y.size]), pd.DataFrame([{"class": "music", "source": "a", "path": "music/a.ogg"}]), SR)
+    windows = TrainWindows(clips, ["music"], 2 * SR, windows_per_epoch=4, augment=None, background_class=None,
+                           speed_range=(rate, rate))
+    for i in range(len(windows)):
+        x = windows[i][0].numpy()
+        assert x.shape == (2 * SR,) and np.isfinite(x).all()
+        spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+        peak_hz = np.fft.rfftfreq(x.size, 1 / SR)[np.argmax(spectrum)]
+        assert peak_hz == pytest.approx(440 * rate, abs=2.0)  # a window cut 1.25x as long, squeezed: 550 Hz
+
+
+@pytest.mark.parametrize("bad", [(1.1, 0.9), (0.2, 1.0), (1.0, 3.0)])
+def test_speed_range_out_of_bounds_is_refused(bad):
+    with pytest.raises(ValueError, match="speed_range"):
+        TrainWindows(_three_class_clipset(), ["music"], SR, speed_range=bad)
