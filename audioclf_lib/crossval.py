@@ -30,6 +30,7 @@ from .metrics import classification_metrics
 
 __all__ = [
     "source_cv_result",
+    "source_cv_devices",
     "source_folds",
     "validation_sources",
     "cross_validate",
@@ -505,3 +506,39 @@ def source_cv_result(task: str) -> dict | None:
             "recall": {c: v["recall"] for c, v in clip["per_class"].items()}, "folds": len(run["folds"]),
             "date": run["date"][:10], "epochs": run["recipe"]["train_config"]["num_epochs"],
             "windows_per_epoch": run["recipe"]["windows_per_epoch"]}
+
+
+def source_cv_devices(task: str = "music-noise-robust") -> pd.DataFrame | None:
+    """The committed source-held-out cross-validation through simulated devices (``experiments/robust_source_cv.py``), or None.
+
+    Notebook: 04_device_mismatch_finetune.ipynb
+
+    Parameters
+    ----------
+    task : str
+        The result's name: ``experiments/results/source_cv_<task>.json``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per (model, device): ``model``, ``device``, ``held_out_device`` (a preset no
+        training or choice ever used), ``balanced_accuracy`` with ``low`` and ``high`` (95 %
+        bootstrap over clips), ``music_recall``, ``noise_recall``, ``clips``, ``sources``; its
+        ``attrs`` hold the run's ``date`` and ``recipe``. None when the repository holds no such run.
+    """
+    import json
+
+    from .config import REPO_ROOT
+
+    path = REPO_ROOT / "experiments" / "results" / f"source_cv_{task}.json"
+    try:
+        run = json.loads(path.read_text())
+        rows = [{"model": r["model"], "device": r["device"], "held_out_device": r["device"] in run["held_out_devices"],
+                 "balanced_accuracy": r["balanced_accuracy"], "low": r["ci"][0], "high": r["ci"][1],
+                 "music_recall": r["music_recall"], "noise_recall": r["noise_recall"], "clips": r["clips"],
+                 "sources": r["sources"]} for r in run["table"]]
+    except (OSError, KeyError, ValueError, TypeError, IndexError):
+        return None
+    table = pd.DataFrame(rows)
+    table.attrs.update(date=run.get("date", "")[:10], recipe=run.get("recipe", {}))
+    return table

@@ -209,3 +209,25 @@ def test_tiny_real_run_on_starter_clips(tmp_path, monkeypatch):
     summary = cv.summary(n_boot=100)
     assert summary["n_clips"] == 12 and 0.0 <= summary["balanced_accuracy"] <= 1.0
     assert len(cv.per_source()) == 6
+
+
+def test_source_cv_devices_reads_a_device_run_and_says_none_without_one(tmp_path, monkeypatch):
+    import json
+
+    import audioclf_lib.config as config
+    from audioclf_lib.crossval import source_cv_devices
+
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    assert source_cv_devices() is None  # no run in this repository
+    results = tmp_path / "experiments" / "results"
+    results.mkdir(parents=True)
+    row = {"model": "m", "device": "webcam", "clips": 10, "sources": 4, "balanced_accuracy": 0.9, "ci": [0.85, 0.95],
+           "music_recall": 0.92, "noise_recall": 0.88}
+    run = {"date": "2026-12-01T07:00:00", "held_out_devices": ["telephone", "webcam"], "recipe": {"robust": {}},
+           "table": [row, {**row, "device": "laptop", "balanced_accuracy": 0.94}]}
+    (results / "source_cv_music-noise-robust.json").write_text(json.dumps(run))
+    table = source_cv_devices()
+    assert list(table["device"]) == ["webcam", "laptop"] and list(table["held_out_device"]) == [True, False]
+    assert table.loc[0, "low"] == 0.85 and table.loc[1, "balanced_accuracy"] == 0.94 and table.attrs["date"] == "2026-12-01"
+    (results / "source_cv_music-noise-robust.json").write_text("{not json")
+    assert source_cv_devices() is None
