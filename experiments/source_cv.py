@@ -74,6 +74,9 @@ VARIANTS = {
     "wide-source-balance": {"model_kwargs": {"channels": (24, 48, 96, 192)}, "balance": "source"},
     # speed perturbation (tempo and pitch x 0.9-1.1) on top of the chosen recipe
     "speed-source-balance": {"speed_range": (0.9, 1.1), "balance": "source"},
+    # keep the last epoch of a run on training + validation sources (music-noise's way) instead of the best
+    # validation epoch: with whole sources as validation, a few sources decide the epoch
+    "source-balance-refit": {"balance": "source", "refit": True},
     # corpus v1 vs v2: each fold trains only on its training sources that data/starter (v1) also has; the
     # held-out clips are the same as for the other variants
     "v1-sources": {"only_v1_sources": True},
@@ -148,6 +151,7 @@ def run_task(task: str, args: argparse.Namespace, clips: ClipSet, started: str, 
     epochs = args.epochs or spec["epochs"]
     windows_per_epoch = args.windows_per_epoch or spec["windows"]
     variant = VARIANTS[args.variant]
+    refit = variant.get("refit", refit)
     train_seed = args.seed if args.train_seed is None else args.train_seed
     train_config = TrainConfig(num_epochs=epochs, lr=2e-3, patience=10, seed=train_seed,
                                mixup_alpha=variant.get("mixup_alpha", 0.0))
