@@ -333,13 +333,16 @@ if HEADLESS_DEMO:
 # The live loop decides about *now*; for a recording that already exists (a radio show, a lecture, a field recording)
 # you want **segments**: where each stretch of music, speech, noise and silence starts and ends. The command line does
 # this (`audioclf classify show.wav -o show.txt --format audacity` opens as a label track in Audacity; TextGrid for
-# Praat, RTTM, CSV and JSON lines too) through one decision policy (`audioclf_lib.segments`), the same one the sliding
-# loop above runs causally:
+# Praat, RTTM, CSV and JSON lines too) through one decision policy (`audioclf_lib.segments.default_policy`; the sliding
+# loop above uses the same policy code, causally: it cannot wait for the future, so it averages its last 3 windows):
 #
 # 1. a 5-s window every 0.5 s, each classified by the same `Predictor`;
 # 2. every 0.5-s *frame* gets the mean probabilities of the windows that cover it, so a boundary lands where the
 #    evidence changes rather than up to half a window away, and its own level for the silence gate;
-# 3. a 5-frame median removes one-frame flicker, and silences shorter than 1 s are absorbed into their neighbours.
+# 3. a switch of class costs 8 nats (a Viterbi path over the frames), so a class must be clearly better for a few
+#    frames before a segment changes and one doubtful frame does not split it; silences shorter than 2 s are absorbed
+#    into their neighbours. These settings were chosen on recordings of *validation* clips
+#    (`experiments/segment_policy.py`), not on the test clips used here.
 #
 # To know whether the boundaries are right we need a recording whose boundaries we know: held-out clips of each class
 # (the test split, never trained on) are put end to end in blocks of 15-40 s, with stretches of silence between
