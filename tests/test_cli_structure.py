@@ -52,3 +52,9 @@ def test_models_shows_the_source_held_out_number_first():
     assert list(rows["music-noise"])[1] == "held-out-source bal.acc"
     assert rows["music-noise"]["held-out-source bal.acc"] == pytest.approx(cv["balanced_accuracy"])
     assert rows["music-noise"]["held-out-source bal.acc"] < rows["music-noise"]["test bal.acc"]
+    robust = json.loads((REPO_ROOT / "experiments/results/source_cv_music-noise-robust.json").read_text())["table"]
+    phone = next(r for r in robust if "robust" in r["model"] and r["device"] == "phone")
+    assert rows["music-noise-robust"]["held-out-source bal.acc"] == pytest.approx(phone["balanced_accuracy"])
+    printed = subprocess.run([sys.executable, "-m", "audioclf_lib", "models"], capture_output=True, text=True).stdout
+    webcam = next(r for r in robust if "robust" in r["model"] and r["device"] == "webcam")
+    assert f"webcam {webcam['balanced_accuracy']:.3f}" in printed
