@@ -158,13 +158,10 @@ def segmentation_quality(*, n_recordings: int = 6, model: str = "music-speech-no
         One row per recording: duration, frame accuracy, median boundary error, boundary F1
         within 0.5 s, reference and predicted segment counts.
     """
-    from .data import build_manifest, corpus_splits
     from .predict import Predictor
-    from .segments.evaluate import concatenated_recording, evaluate_segments
+    from .segments.evaluate import concatenated_recording, evaluate_segments, split_clips
 
-    manifest = corpus_splits(build_manifest(data_dir())[0], data_dir())
-    test = manifest[manifest["split"] == "test"]
-    clips = {cls: [data_dir() / p for p in rows["path"]] for cls, rows in test.groupby("class")}
+    clips = split_clips(data_dir(), "test")
     predictor = Predictor(model)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,10 +32,9 @@ import pandas as pd
 import soundfile as sf
 
 from audioclf_lib.config import REPO_ROOT, data_dir
-from audioclf_lib.data import build_manifest, corpus_splits
 from audioclf_lib.predict import Predictor
 from audioclf_lib.segments import DecisionPolicy, default_policy
-from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments
+from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments, split_clips
 
 RESULTS = REPO_ROOT / "experiments" / "results" / "segment_policy.json"
 SR = 16_000
@@ -61,9 +60,7 @@ def policy_grid(base: DecisionPolicy) -> list[DecisionPolicy]:
 
 
 def recordings(split: str, seeds: range, folder: Path, block_seconds: tuple[float, float]) -> list[tuple[Path, pd.DataFrame]]:
-    manifest = corpus_splits(build_manifest(data_dir())[0], data_dir())
-    rows = manifest[manifest["split"] == split]
-    clips = {cls: [data_dir() / p for p in group["path"]] for cls, group in rows.groupby("class")}
+    clips = split_clips(data_dir(), split)
     out = []
     for seed in seeds:
         y, reference = concatenated_recording(clips, sr=SR, seed=seed, block_seconds=block_seconds)

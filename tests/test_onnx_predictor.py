@@ -16,14 +16,13 @@ import torch
 from audioclf_lib import features_numpy, onnx_predictor
 from audioclf_lib.checkpoint import load_checkpoint, save_checkpoint
 from audioclf_lib.config import FeatureConfig
-from audioclf_lib.data import build_manifest, corpus_splits
 from audioclf_lib.features import FeatureExtractor
 from audioclf_lib.features_numpy import LogMelNumpy, rfft
 from audioclf_lib.onnx_export import cached_onnx_model, write_sidecar
 from audioclf_lib.onnx_predictor import OnnxPredictor, checkpoint_file_hash, load_onnx_predictor, sidecar_path
 from audioclf_lib.predict import Predictor
 from audioclf_lib.segments import default_policy
-from audioclf_lib.segments.evaluate import concatenated_recording
+from audioclf_lib.segments.evaluate import concatenated_recording, split_clips
 from tests.helpers import STARTER, starter_clip
 
 pytest.importorskip("onnxruntime")
@@ -43,10 +42,7 @@ def stretch():
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """A concatenated recording of held-out test clips and silences (about 3 min), as test_segment_cli builds them."""
-    manifest = corpus_splits(build_manifest(STARTER)[0], STARTER)
-    test = manifest[manifest["split"] == "test"]
-    clips = {cls: [STARTER / p for p in rows["path"]] for cls, rows in test.groupby("class")}
-    y, _ = concatenated_recording(clips, sr=SR, seed=100)
+    y, _ = concatenated_recording(split_clips(STARTER, "test"), sr=SR, seed=100)
     path = tmp_path_factory.mktemp("recording") / "rec100.wav"
     sf.write(path, y, SR)
     return path

@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from audioclf_lib.data import build_manifest, corpus_splits
 from audioclf_lib.predict import Predictor
-from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments
+from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments, split_clips
 from audioclf_lib.segments.formats import read_segments
 from tests.helpers import STARTER, popen_interruptible
 
@@ -43,9 +42,7 @@ def short_files(recordings, tmp_path_factory):
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
     """Three recordings (about 3 min each) of test-split clips of every class and silence, with references."""
-    manifest = corpus_splits(build_manifest(STARTER)[0], STARTER)
-    test = manifest[manifest["split"] == "test"]
-    clips = {cls: [STARTER / p for p in rows["path"]] for cls, rows in test.groupby("class")}
+    clips = split_clips(STARTER, "test")
     root = tmp_path_factory.mktemp("recordings")
     out = []
     for seed in (100, 101, 102):

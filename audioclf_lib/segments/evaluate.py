@@ -26,7 +26,7 @@ import pandas as pd
 from .merge import check_segments
 
 __all__ = ["normalize_segments", "frame_labels", "segment_boundaries", "match_boundaries", "boundary_scores",
-           "evaluate_segments", "concatenated_recording"]
+           "evaluate_segments", "split_clips", "concatenated_recording"]
 
 _EPS = 1e-6  # times closer than this are the same time (the formats keep 6 or 3 decimals)
 
@@ -277,6 +277,33 @@ def evaluate_segments(reference: pd.DataFrame, predicted: pd.DataFrame, *, toler
         "resolution_s": float(resolution_s),
         "per_class": per_class,
     }
+
+
+def split_clips(root, split: str) -> dict[str, list]:
+    """The audio files of one split of a corpus folder, by class: what :func:`concatenated_recording` takes.
+
+    Notebook: 05_live_demo.ipynb
+
+    Parameters
+    ----------
+    root : str or Path
+        A corpus folder (``data/starter``, corpus v2, ...); its split is the one training used
+        (:func:`~audioclf_lib.data.corpus_splits`).
+    split : {'train', 'val', 'test'}
+
+    Returns
+    -------
+    dict
+        Class name -> list of paths, in manifest order.
+    """
+    from pathlib import Path
+
+    from ..data import build_manifest, corpus_splits
+
+    root = Path(root)
+    manifest = corpus_splits(build_manifest(root)[0], root)
+    rows = manifest[manifest["split"] == split]
+    return {cls: [root / p for p in group["path"]] for cls, group in rows.groupby("class")}
 
 
 def concatenated_recording(clips: dict[str, list], *, sr: int, seed: int = 0, block_seconds: tuple[float, float] = (15, 40),
