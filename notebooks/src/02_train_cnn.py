@@ -200,23 +200,26 @@ same_budget = train("mel_cnn, same budget", "mel_cnn", classes, FeatureConfig(),
 
 # %% [markdown]
 # ## 4. The recipe that is shipped
-# `music-noise`: once the recipe is fixed, the validation clips are better used as training data, so the model is
-# **refit on train + validation** for the full schedule, keeping the last epoch (there is no held-out validation left
-# to pick one with; with the weight average and a cosine schedule the last epoch is a stable choice). Its
-# "validation" curve is in-sample and only shows that training went as planned. `music-speech-noise` keeps its best
-# validation epoch. The test split stays untouched by both.
+# Once the recipe is fixed, the validation clips are better used as training data, so both models are **refit on
+# train + validation** for the full schedule, keeping the last epoch (there is no held-out validation left to pick one
+# with; with the weight average and a cosine schedule the last epoch is a stable choice). Their "validation" curves are
+# in-sample and only show that training went as planned. The test split stays untouched by both.
+#
+# For `music-speech-noise` this was decided on sources held out entirely (2026-12-01, same five folds, full budget):
+# keeping the best validation epoch scored 86.0 % macro-F1, because on folds whose few validation sources peaked early
+# it kept epoch 1 or 2; refitting and keeping the last epoch scored 88.9 %, better on four folds of five.
 
 # %%
 mel_config = FeatureConfig()
 results["music-noise"] = train("music-noise", "mel_cnn", classes, mel_config, splits, refit=True,
                                train_config=train_config, windows_per_epoch=WINDOWS_PER_EPOCH, balance=BALANCE)
 results["music-speech-noise"] = train("music-speech-noise", "mel_cnn", ["music", "speech", "noise"], mel_config,
-                                      splits, train_config=train_config, windows_per_epoch=WINDOWS_PER_EPOCH,
-                                      balance=BALANCE)
+                                      splits, refit=True, train_config=train_config,
+                                      windows_per_epoch=WINDOWS_PER_EPOCH, balance=BALANCE)
 
 # %%
 compared = {"music-noise-seed": results["music-noise-seed"], "mel_cnn, same budget": same_budget,
-            "music-noise (refit)": results["music-noise"], "music-speech-noise": results["music-speech-noise"]}
+            "music-noise (refit)": results["music-noise"], "music-speech-noise (refit)": results["music-speech-noise"]}
 fig, axes = plt.subplots(1, 4, figsize=(15, 2.8), sharey=True)
 for ax, (name, r) in zip(axes, compared.items()):
     viz.plot_history(r.history, ax=ax, title=name)
