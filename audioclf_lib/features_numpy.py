@@ -212,7 +212,7 @@ class LogMelNumpy:
         -------
         X : np.ndarray, shape (k, 1, n_mels, 1 + n // hop_length), float32
         """
-        return self._normalise(self._window_db(np.asarray(windows, dtype=np.float32)))
+        return self.normalise(self._window_db(np.asarray(windows, dtype=np.float32)))
 
     def _window_db(self, windows: np.ndarray) -> np.ndarray:
         """(k, n) windows -> (k, T, n_mels) dB, each window centred and framed on its own."""
@@ -254,8 +254,8 @@ class LogMelNumpy:
         """
         db = self.stretch_db(audio, offset, starts, n)
         if batch_size is None:
-            return self._normalise(db)
-        return (self._normalise(db[i : i + batch_size]) for i in range(0, len(db), batch_size))
+            return self.normalise(db)
+        return (self.normalise(db[i : i + batch_size]) for i in range(0, len(db), batch_size))
 
     def stretch_db(self, audio: np.ndarray, offset: int, starts: np.ndarray, n: int) -> np.ndarray:
         """The dB frames of :meth:`stretch_features` before the per-window normalisation: shape (k, T, n_mels).
@@ -302,8 +302,11 @@ class LogMelNumpy:
             db[:, edges] = edge_db.reshape(k, len(edges), -1)
         return db
 
-    def _normalise(self, db: np.ndarray) -> np.ndarray:
-        """(k, T, n_mels) dB -> (k, 1, n_mels, T): below each window's maximum, clamped, normalised."""
+    def normalise(self, db: np.ndarray) -> np.ndarray:
+        """(k, T, n_mels) dB -> (k, 1, n_mels, T) model input: below each window's maximum, clamped, normalised.
+
+        Command line: audioclf classify
+        """
         cfg = self.config
         X = np.empty((db.shape[0], 1, db.shape[2], db.shape[1]), np.float32)
         x = X[:, 0]

@@ -164,6 +164,25 @@ class OnnxPredictor(PredictorBase):
         out = [self._run(X) for X in self.front_end.stretch_features(audio, offset, starts, n, batch_size=self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
 
+    def stretch_scorer(self, audio: np.ndarray, offset: int, starts: np.ndarray, n: int):
+        """``score(indices)`` over the windows of one stretch, its STFT frames computed once for every call.
+
+        Command line: audioclf classify (coarse-to-fine scoring, :func:`~audioclf_lib.scoring.coarse_to_fine`)
+        """
+        if n != self.config.window_samples:
+            return super().stretch_scorer(audio, offset, starts, n)
+        db = []  # the stretch's dB frames, on the first call
+
+        def score(indices: np.ndarray) -> np.ndarray:
+            if not db:
+                db.append(self.front_end.stretch_db(audio, offset, starts, n))
+            picked = db[0][indices]
+            out = [self._run(self.front_end.normalise(picked[i : i + self.batch_size]))
+                   for i in range(0, len(picked), self.batch_size)]
+            return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
+
+        return score
+
     def _run(self, features: np.ndarray) -> np.ndarray:
         return _softmax(self.onnx_model(features))
 

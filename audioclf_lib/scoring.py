@@ -23,7 +23,7 @@ import pandas as pd
 from .audio import AudioError, check_finite, fix_length, loud_level_dbfs, resample, segment, to_mono
 from .shards import FileWindows, WindowScores
 
-__all__ = ["Prediction", "PredictorBase", "SegmentedFile", "decide_window", "window_probabilities"]
+__all__ = ["Prediction", "PredictorBase", "SegmentedFile", "coarse_to_fine", "decide_window", "window_probabilities"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,65 @@ def window_probabilities(predictor, windows: np.ndarray) -> np.ndarray:
     return probs / probs.sum(axis=1, keepdims=True)
 
 
+def coarse_to_fine(n_windows: int, score, *, every: int, confidence: float, phase: int = 0,
+                   group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of ``n_windows`` consecutive windows, scoring only those the decision can hinge on.
+
+    Notebook: 05_live_demo.ipynb (through :meth:`PredictorBase.segment_file`)
+
+    The first window, every ``every``-th (counted from ``phase``) and the last one are scored first. Between two of them that
+    give the same class, each with probability at least ``confidence``, the windows take linearly
+    interpolated probabilities without being scored: with ``every`` hops at most one window long,
+    such a window's audio lies inside the two scored windows' audio, all of which sounded like that
+    class. Everywhere else (a class change, doubt) every window is scored. On long recordings of
+    one class at a time this scores about ``1 / every`` of the windows.
+
+    Parameters
+    ----------
+    n_windows : int
+    score : callable
+        ``score(indices) -> probs``: the probabilities (len(indices), n_classes) of the windows at
+        ``indices`` (sorted int array), e.g. a model over the windows of a stretch of audio.
+    every : int, >= 1
+        1 scores every window (one call).
+    confidence : float
+        The winning probability both ends of a gap need for it to be filled.
+    phase : int
+        The first window's index in the file's count: the file's windows ``0, every, ...`` are the
+        coarse ones, however the file was cut into stretches.
+    group : int, optional
+        The last window of every group of this many (in the file's count) is scored first too:
+        stretches made of whole groups (:class:`~audioclf_lib.shards.FileWindows`) then decide
+        alike however many groups each holds.
+
+    Returns
+    -------
+    probs : np.ndarray, shape (n_windows, n_classes), float32
+    scored : np.ndarray, shape (n_windows,), bool
+        Which rows came from ``score``.
+    """
+    everything = np.arange(n_windows)
+    if every <= 1 or n_windows <= 2:
+        return np.asarray(score(everything), dtype=np.float32), np.ones(n_windows, bool)
+    ends = everything[(-phase - 1) % group :: group] if group else []
+    coarse = np.unique(np.r_[0, everything[(-phase) % every :: every], ends, n_windows - 1]).astype(np.int64)
+    first = np.asarray(score(coarse), dtype=np.float32)
+    probs = np.empty((n_windows, first.shape[1]), np.float32)
+    scored = np.zeros(n_windows, bool)
+    probs[coarse], scored[coarse] = first, True
+    winner, sure = first.argmax(axis=1), first.max(axis=1) >= confidence
+    fill = (winner[:-1] == winner[1:]) & sure[:-1] & sure[1:]  # per gap between consecutive coarse windows
+    rest = [np.arange(a + 1, b) for a, b, f in zip(coarse[:-1], coarse[1:], fill) if not f and b > a + 1]
+    if rest:
+        rest = np.concatenate(rest)
+        probs[rest], scored[rest] = np.asarray(score(rest), dtype=np.float32), True
+    for g in np.flatnonzero(fill):
+        a, b = coarse[g], coarse[g + 1]
+        t = ((np.arange(a + 1, b) - a) / (b - a))[:, None]
+        probs[a + 1 : b] = (1 - t) * first[g] + t * first[g + 1]
+    return probs, scored
+
+
 @dataclass(frozen=True)
 class SegmentedFile:
     """A file through the decision policy (:meth:`Predictor.segment_file`).
@@ -171,6 +230,16 @@ class PredictorBase:
         probs : np.ndarray, shape (len(starts), n_classes)
         """
         return window_probabilities(self, np.stack([audio[s - offset : s - offset + n] for s in starts]))
+
+    def stretch_scorer(self, audio: np.ndarray, offset: int, starts: np.ndarray, n: int):
+        """``score(indices)``: :meth:`stretch_probabilities` of the windows ``starts[indices]``, for :func:`coarse_to_fine`.
+
+        Command line: audioclf classify (each decoded block of a file)
+
+        A subclass may override it to share work between the calls (the numpy front end computes
+        the stretch's STFT frames once).
+        """
+        return lambda indices: self.stretch_probabilities(audio, offset, starts[indices], n)
 
     def _prepare(self, y: np.ndarray, sr: int) -> np.ndarray:
         y = check_finite(to_mono(np.asarray(y, dtype=np.float32)))
@@ -350,8 +419,10 @@ class PredictorBase:
         policy = self._policy(policy)
         n, hop = self._window_hop(policy.window_seconds, policy.hop_seconds or policy.window_seconds)
         stream = FileWindows(path, self.config.sample_rate, n, hop, block_seconds, check_length=self._check_duration,
-                             frame_levels=True, start=start, stop=stop)
-        tables = [self._score_stretch(audio, offset, starts, n, stream, levels=window_levels)
+                             frame_levels=True, start=start, stop=stop, group=self._stretch_group(policy, block_seconds))
+        every = policy.coarse_every()
+        tables = [self._score_stretch(audio, offset, starts, n, stream, levels=window_levels, every=every,
+                                      confidence=policy.coarse_confidence)
                   for audio, offset, starts in stream.stretches()]
         if tables:
             windows = pd.concat(tables, ignore_index=True)
@@ -389,7 +460,7 @@ class PredictorBase:
         probs = windows[[f"p_{c}" for c in self.class_names]].to_numpy(np.float64)
         frames = frame_probabilities(probs, windows["start_s"].to_numpy(), window_seconds=n / sr,
                                      frame_seconds=hop / sr, duration_s=duration_s)
-        frame_policy = replace(policy, window_seconds=hop / sr, hop_seconds=hop / sr)
+        frame_policy = replace(policy, window_seconds=hop / sr, hop_seconds=hop / sr, coarse_seconds=None)
         segmenter = Segmenter(self.class_names, policy=frame_policy, silence_dbfs=self.silence_dbfs)
         levels = np.asarray(scores.levels[: len(frames)], dtype=np.float64)
         segments = segmenter.segment(frames, levels, duration_s=duration_s, starts_s=np.arange(len(frames)) * hop / sr)
@@ -399,6 +470,26 @@ class PredictorBase:
             windows["label"] = window_segmenter.window_labels(probs, window_levels)[0]
         windows.insert(0, "path", str(path))
         return SegmentedFile(windows, segments, duration_s)
+
+    def _stretch_group(self, policy, block_seconds: float) -> int | None:
+        """Windows per stretch under coarse-to-fine scoring (a multiple of its step, about a block); None without it."""
+        every = policy.coarse_every()
+        if every == 1:
+            return None
+        return every * max(1, round(block_seconds / (every * policy.hop_seconds)))
+
+    def shard_grid(self, policy=None, *, block_seconds: float = 60.0) -> int:
+        """Samples at the model's rate that a shard's start must be a multiple of (:func:`~audioclf_lib.shards.plan_shards`'s ``hop``).
+
+        Command line: audioclf classify --dask (time shards of long files)
+
+        On this grid the shards of a file give exactly the scores of one :meth:`window_scores` run
+        over it: the hop, or under coarse-to-fine scoring the stretch of whole groups of windows
+        that run cuts the file into.
+        """
+        policy = self._policy(policy)
+        _, hop = self._window_hop(policy.window_seconds, policy.hop_seconds or policy.window_seconds)
+        return hop * (self._stretch_group(policy, block_seconds) or 1)
 
     def _policy(self, policy):
         from .segments import default_policy
@@ -417,9 +508,11 @@ class PredictorBase:
         return self._table(window_probabilities(self, windows), [loud_level_dbfs(w) for w in windows], starts, n, total)
 
     def _score_stretch(self, audio: np.ndarray, offset: int, starts: np.ndarray, n: int, stream,
-                       levels: bool = True) -> pd.DataFrame:
+                       levels: bool = True, every: int = 1, confidence: float = 1.0) -> pd.DataFrame:
         """The rows of one stretch of :meth:`FileWindows.stretches <audioclf_lib.shards.FileWindows.stretches>`."""
-        probs = self.stretch_probabilities(audio, offset, starts, n)
+        probs, _ = coarse_to_fine(len(starts), self.stretch_scorer(audio, offset, starts, n), every=every,
+                                  confidence=confidence, phase=int(starts[0]) // stream.hop if len(starts) else 0,
+                                  group=stream.group)
         level_dbfs = ([loud_level_dbfs(audio[s - offset : s - offset + n]) for s in starts] if levels
                       else np.full(len(starts), np.nan))
         return self._table(probs, level_dbfs, starts, n, stream.total)

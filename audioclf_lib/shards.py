@@ -151,17 +151,22 @@ class FileWindows:
         short to classify (called for the first shard only).
     frame_levels : bool
         Measure the level of every hop-long frame.
+    group : int, optional
+        Cut the stretches at whole groups of this many windows, counted from the file's start (the
+        last may be shorter), whatever the decoded blocks: shards that start on group boundaries
+        then see the same stretches as one run over the file (coarse-to-fine scoring depends on them).
     start, stop : int
         The shard: windows and frames starting in ``[start, stop)`` (multiples of ``hop``;
         ``stop=None``: to the end of the file).
     """
 
     def __init__(self, path, sr: int, n: int, hop: int, block_seconds: float, *, check_length,
-                 frame_levels: bool = False, start: int = 0, stop: int | None = None):
+                 frame_levels: bool = False, start: int = 0, stop: int | None = None, group: int | None = None):
         if start < 0 or start % hop or (stop is not None and (stop % hop or stop <= start)):
             raise ValueError(f"shard [{start}, {stop}) must start >= 0 and lie on the hop grid ({hop} samples)")
         self.path, self.sr, self.n, self.hop, self.block_seconds = path, sr, n, hop, block_seconds
         self.start, self.stop = start, stop
+        self.group = group if group is not None and group > 1 else None
         self.check_length = check_length
         self.total = start
         self.at_end = False
@@ -205,12 +210,18 @@ class FileWindows:
             if self.levels is not None:
                 pending = self._add_levels(np.concatenate([pending, block]))
             starts = np.arange(next_start, min(self.total - n + 1, limit), hop)
+            if self.group and starts.size:  # whole groups only; the rest waits for more audio or the end
+                starts = starts[starts < (int(starts[-1]) // hop + 1) // self.group * self.group * hop]
             if starts.size:
                 yield buffer, buffer_start, starts
                 next_start = int(starts[-1]) + hop
             buffer = buffer[max(0, next_start - buffer_start) :]  # keep only what later windows need
             buffer_start = max(buffer_start, next_start)
             release_free_memory()
+        rest = np.arange(next_start, min(self.total - n + 1, limit), hop)
+        if rest.size:  # grouped: the last, incomplete group
+            yield buffer, buffer_start, rest
+            next_start = int(rest[-1]) + hop
         self.at_end = read_end is None or self.total < read_end
         if start == 0:
             self.check_length(self.path, self.total)

@@ -5,7 +5,7 @@
 Long recordings are built as ``make bench`` builds them (:func:`~audioclf_lib.segments.evaluate.concatenated_recording`:
 blocks of 15-40 s of one class, stretches of silence between some), from ``data/starter``'s **validation** clips for
 the choice (seeds 200, 201, ...) and its **test** clips for the report (seeds 100-105: the recordings ``make bench``
-scores). Each recording's windows are scored once (window and hop stay the default's 5 s / 0.5 s); every policy of the
+scores). Each recording's windows are scored once (window and hop stay the default's 5 s / 0.512 s); every policy of the
 grid then runs over the same window probabilities, so the sweep costs seconds.
 
 A second set of validation and test recordings has short blocks (4-12 s), so that the choice cannot simply learn that
@@ -15,6 +15,13 @@ of ``make bench``), the one with the best frame accuracy averaged over long- and
 ties go to the simpler policy (the grid's order). The chosen policy, its validation scores and its test scores, with
 the current default's and the 5-frame median's (the default before) beside them, go to ``experiments/results/segment_policy.json``; every policy's validation scores
 to ``segment_policy.csv`` beside it.
+
+Then, for the chosen policy, how coarse the scoring may be (``DecisionPolicy.coarse_seconds`` and ``coarse_confidence``,
+:func:`~audioclf_lib.scoring.coarse_to_fine`): each setting of the grid answers from the same exhaustive window
+probabilities (:class:`ScoredWindows`), so it only costs decoding. The rule: of the settings that still meet the two
+targets on the long-block validation recordings and lose at most 0.1 point of frame accuracy (long and short
+validation averaged) against scoring every window, the one that scores the fewest validation windows (ties: the higher
+confidence).
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ import soundfile as sf
 
 from audioclf_lib.config import REPO_ROOT, data_dir
 from audioclf_lib.predict import Predictor
+from audioclf_lib.scoring import PredictorBase
 from audioclf_lib.segments import DecisionPolicy, default_policy
 from audioclf_lib.segments.evaluate import concatenated_recording, evaluate_segments, split_clips
 
@@ -44,6 +52,37 @@ LONG, SHORT = (15.0, 40.0), (4.0, 12.0)
 #: The default policy until this experiment chose another (2026-12-01): a 5-frame median, pauses under 1 s absorbed.
 MEDIAN = DecisionPolicy(window_seconds=5.0, hop_seconds=0.5, smoothing="median", smoothing_windows=5,
                         min_gap_seconds=1.0)
+
+
+#: Coarse-to-fine settings tried for the chosen policy: seconds between the windows scored first x the confidence that
+#: lets a gap between two of them go unscored.
+COARSE = [(seconds, confidence) for seconds in (1.024, 1.536, 2.048, 3.072, 4.096) for confidence in (0.8, 0.9, 0.95, 0.99)]
+
+
+class ScoredWindows(PredictorBase):
+    """A predictor that answers from one exhaustive scoring of a recording, and counts the windows it was asked for."""
+
+    def __init__(self, predictor: Predictor, windows: pd.DataFrame):
+        self.config, self.class_names = predictor.config, predictor.class_names
+        self.silence_dbfs, self.name, self.model_name = predictor.silence_dbfs, predictor.name, predictor.model_name
+        sr = self.config.sample_rate
+        probs = windows[[f"p_{c}" for c in self.class_names]].to_numpy(np.float32)
+        self.row = dict(zip(np.round(windows["start_s"].to_numpy() * sr).astype(np.int64).tolist(), probs))
+        self.asked = 0
+
+    def stretch_probabilities(self, audio, offset, starts, n):
+        self.asked += len(starts)
+        return np.stack([self.row[int(s)] for s in starts])
+
+
+def coarse_scores(predictor: Predictor, policy: DecisionPolicy, scored: list) -> dict:
+    """:func:`scores_of` with ``policy``'s coarse-to-fine scoring, answered from ``scored``'s exhaustive probabilities."""
+    answered, asked, total = [], 0, 0
+    for path, reference, exhaustive in scored:
+        lookup = ScoredWindows(predictor, exhaustive.windows)
+        answered.append((path, reference, lookup.window_scores(path, policy=policy, window_levels=False)))
+        asked, total = asked + lookup.asked, total + len(exhaustive.windows)
+    return {**scores_of(predictor, policy, answered), "windows_scored": asked / total}
 
 
 def policy_grid(base: DecisionPolicy) -> list[DecisionPolicy]:
@@ -94,15 +133,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M")
     predictor = Predictor(args.model)
-    base = default_policy(predictor.config.window_seconds)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        sets = {"validation": recordings("val", range(200, 200 + args.val_recordings), folder, LONG),
-                "validation_short": recordings("val", range(300, 300 + args.val_recordings), folder, SHORT),
-                "test": recordings("test", range(100, 100 + args.test_recordings), folder, LONG),
-                "test_short": recordings("test", range(400, 400 + args.test_recordings), folder, SHORT)}
-        scored = {name: [(path, ref, predictor.window_scores(path, policy=base)) for path, ref in items]
-                  for name, items in sets.items()}
+    base = replace(default_policy(predictor.config.window_seconds), coarse_seconds=None)  # every window scored
+    median = replace(MEDIAN, hop_seconds=base.hop_seconds)
+    tmp = tempfile.TemporaryDirectory()  # the recordings are decoded again by the coarse-to-fine stage
+    folder = Path(tmp.name)
+    sets = {"validation": recordings("val", range(200, 200 + args.val_recordings), folder, LONG),
+            "validation_short": recordings("val", range(300, 300 + args.val_recordings), folder, SHORT),
+            "test": recordings("test", range(100, 100 + args.test_recordings), folder, LONG),
+            "test_short": recordings("test", range(400, 400 + args.test_recordings), folder, SHORT)}
+    scored = {name: [(path, ref, predictor.window_scores(path, policy=base)) for path, ref in items]
+              for name, items in sets.items()}
     grid = policy_grid(base)
     table = []
     for policy in grid:
@@ -122,10 +162,32 @@ def main(argv=None) -> int:
               "grid_size": len(grid), "n_meeting_targets_on_validation": int(table["meets"].sum()),
               "default": {"policy": base.to_dict(), **{name: scores_of(predictor, base, items)
                                                           for name, items in scored.items()}},
-              "median_until_2026_12_01": {"policy": MEDIAN.to_dict(), **{name: scores_of(predictor, MEDIAN, items)
+              "median_until_2026_12_01": {"policy": median.to_dict(), **{name: scores_of(predictor, median, items)
                                                                          for name, items in scored.items()}},
               "chosen": {"policy": chosen.to_dict(), **{name: scores_of(predictor, chosen, items)
                                                         for name, items in scored.items()}}}
+    exhaustive = {"validation": result["chosen"]["validation"]["frame_accuracy"],
+                  "validation_short": result["chosen"]["validation_short"]["frame_accuracy"]}
+    coarse_rows = []
+    for seconds, confidence in COARSE:
+        policy = replace(chosen, coarse_seconds=seconds, coarse_confidence=confidence)
+        s, short = (coarse_scores(predictor, policy, scored[name]) for name in ("validation", "validation_short"))
+        loss = (exhaustive["validation"] + exhaustive["validation_short"] - s["frame_accuracy"] - short["frame_accuracy"]) / 2
+        coarse_rows.append({"coarse_seconds": seconds, "coarse_confidence": confidence,
+                            "windows_scored": (s["windows_scored"] + short["windows_scored"]) / 2,
+                            "frame_accuracy_loss": loss, "frame_accuracy_both": (s["frame_accuracy"] + short["frame_accuracy"]) / 2,
+                            **{k: v for k, v in s.items() if k not in ("per_recording_frame_accuracy", "windows_scored")},
+                            "meets": meets(s) and loss <= 0.001})
+    coarse = pd.DataFrame(coarse_rows)
+    print(coarse.round(4).to_string(index=False))
+    ok = coarse[coarse["meets"]].sort_values(["windows_scored", "coarse_confidence"], ascending=[True, False])
+    if len(ok):
+        pick = ok.iloc[0]
+        fast = replace(chosen, coarse_seconds=float(pick["coarse_seconds"]), coarse_confidence=float(pick["coarse_confidence"]))
+        result["chosen_coarse"] = {"policy": fast.to_dict(),
+                                   **{name: coarse_scores(predictor, fast, items) for name, items in scored.items()}}
+    result["coarse_grid"] = coarse.round(4).to_dict("records")
+    tmp.cleanup()
     print(table.sort_values("frame_accuracy_both", ascending=False).head(25).to_string(index=False))
     print(json.dumps({k: v for k, v in result.items()}, indent=1))
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")

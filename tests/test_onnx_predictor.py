@@ -126,6 +126,43 @@ def test_fast_path_gives_the_reference_windows_and_segments(predictors, recordin
     assert np.array_equal(c.windows[p].to_numpy(), b.windows[p].to_numpy())
 
 
+@pytest.mark.parametrize("which", ["reference", "fast"])
+def test_coarse_to_fine_scoring_scores_a_fraction_and_decides_as_scoring_every_window(predictors, recording, which):
+    from dataclasses import replace
+
+    from audioclf_lib.segments.evaluate import frame_labels
+
+    predictor = dict(zip(["reference", "fast"], predictors))[which]
+    policy = default_policy(5.0)
+    assert policy.coarse_every() > 1, "the default policy scores coarse to fine"
+    every = predictor.segment_file(recording, policy=replace(policy, coarse_seconds=None))
+    asked, scorer = [], predictor.stretch_scorer
+
+    def counting_scorer(*stretch):
+        score = scorer(*stretch)
+
+        def counted(indices):
+            asked.append(len(indices))
+            return score(indices)
+
+        return counted
+
+    predictor.stretch_scorer = counting_scorer  # on the instance: the windows each stretch really scores
+    try:
+        coarse = predictor.segment_file(recording, policy=policy)
+    finally:
+        del predictor.stretch_scorer
+    p = [f"p_{c}" for c in predictor.class_names]
+    assert len(coarse.windows) == len(every.windows) > 300
+    assert sum(asked) < 0.6 * len(every.windows), f"scored {sum(asked)} of {len(every.windows)} windows"
+    # the windows it scored carry the exhaustive run's probabilities; the others its neighbours' (same class)
+    close = np.isclose(coarse.windows[p].to_numpy(), every.windows[p].to_numpy(), atol=1e-5).all(axis=1)
+    assert close.sum() >= sum(asked)
+    assert (coarse.windows["label"] == every.windows["label"]).mean() >= 0.99
+    a, b = (frame_labels(s.segments, duration_s=s.duration_s, resolution_s=0.1) for s in (every, coarse))
+    assert (a == b).mean() >= 0.99
+
+
 @pytest.mark.parametrize("case", ["other_rate", "short", "long_window", "odd_hop"])
 def test_fast_path_matches_the_reference_off_the_default_path(predictors, tmp_path, stretch, case):
     reference, fast = predictors

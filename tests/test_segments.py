@@ -547,3 +547,69 @@ def test_frame_labels_boundaries_and_normalisation_by_hand():
     assert labels.tolist() == ["a", "a", "a", "a", None, "b"]
     assert segment_boundaries(t, duration_s=3).tolist() == [2.0, 2.5]  # coverage stops and starts
     assert segment_boundaries(t, duration_s=3, label="a").tolist() == [2.0]
+
+
+# -- coarse-to-fine scoring (scoring.coarse_to_fine, DecisionPolicy.coarse_seconds) ---------------------------------
+
+
+def _scorer(P):
+    """score(indices) over the rows of P, recording every call."""
+    calls = []
+
+    def score(indices):
+        calls.append(np.asarray(indices).tolist())
+        return P[indices]
+
+    return score, calls
+
+
+def test_coarse_to_fine_scores_only_the_gaps_where_the_class_changes():
+    from audioclf_lib.scoring import coarse_to_fine
+
+    P = np.array([[0.95, 0.03, 0.02]] * 8 + [[0.04, 0.94, 0.02]] * 5, np.float32)
+    P[2] = [0.5, 0.4, 0.1]  # inside a confident music gap: never asked for, interpolated instead
+    score, calls = _scorer(P)
+    out, scored = coarse_to_fine(len(P), score, every=4, confidence=0.9)
+    assert calls == [[0, 4, 8, 12], [5, 6, 7]]  # the music -> speech gap is scored hop by hop
+    assert scored.tolist() == [True, False, False, False, True, True, True, True, True, False, False, False, True]
+    np.testing.assert_array_equal(out[scored], P[scored])
+    np.testing.assert_allclose(out[2], (P[0] + P[4]) / 2, atol=1e-7)
+    np.testing.assert_allclose(out[9], 0.75 * P[8] + 0.25 * P[12], atol=1e-7)
+
+
+def test_coarse_to_fine_scores_doubtful_gaps_and_always_the_last_window():
+    from audioclf_lib.scoring import coarse_to_fine
+
+    P = np.array([[0.95, 0.05]] * 10, np.float32)
+    P[4] = [0.85, 0.15]  # same class, but below the confidence: both gaps around it are scored
+    score, calls = _scorer(P)
+    out, scored = coarse_to_fine(len(P), score, every=4, confidence=0.9)
+    assert calls == [[0, 4, 8, 9], [1, 2, 3, 5, 6, 7]]
+    assert scored.all()
+    np.testing.assert_array_equal(out, P)
+    score, calls = _scorer(P)
+    out, scored = coarse_to_fine(len(P), score, every=4, confidence=0.8)
+    assert calls == [[0, 4, 8, 9]] and scored.sum() == 4
+
+
+def test_coarse_to_fine_with_every_one_is_a_single_call_over_every_window():
+    from audioclf_lib.scoring import coarse_to_fine
+
+    P = np.random.default_rng(0).dirichlet(np.ones(3), size=7).astype(np.float32)
+    score, calls = _scorer(P)
+    out, scored = coarse_to_fine(len(P), score, every=1, confidence=0.9)
+    assert calls == [list(range(7))] and scored.all()
+    np.testing.assert_array_equal(out, P)
+
+
+def test_policy_coarse_settings_are_checked_and_counted_in_hops():
+    policy = DecisionPolicy(window_seconds=5.0, hop_seconds=0.512, coarse_seconds=2.048)
+    assert policy.coarse_every() == 4
+    assert DecisionPolicy(window_seconds=5.0, hop_seconds=0.5).coarse_every() == 1  # None: every window
+    assert DecisionPolicy(window_seconds=5.0, hop_seconds=3.0, coarse_seconds=2.0).coarse_every() == 1
+    with pytest.raises(ValueError, match="longer than window_seconds"):
+        DecisionPolicy(window_seconds=5.0, hop_seconds=0.5, coarse_seconds=6.0)
+    with pytest.raises(ValueError, match="coarse_confidence"):
+        DecisionPolicy(window_seconds=5.0, coarse_seconds=2.0, coarse_confidence=1.5)
+    with pytest.raises(ValueError, match="coarse_seconds"):
+        DecisionPolicy(window_seconds=5.0, coarse_seconds=0.0)

@@ -3,6 +3,8 @@
 In one process, without Dask: :meth:`Predictor.window_scores` per shard, :func:`merge_scores`, then
 :meth:`Predictor.segments_from_scores`, against :meth:`Predictor.segment_file` on the whole file.
 """
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +30,9 @@ def predictor():
 
 @pytest.fixture(scope="module")
 def policy(predictor):
-    return default_policy(predictor.config.window_seconds)  # 5-s windows every 0.5 s
+    # 5-s windows every 0.5 s (the hop the edge cases below were written for), every one scored; the default's
+    # 0.512-s hop scored coarse to fine: test_coarse_to_fine_shards_give_the_whole_file_windows_and_segments
+    return replace(default_policy(predictor.config.window_seconds), hop_seconds=0.5, coarse_seconds=None)
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +42,13 @@ def long_audio():
     return np.concatenate([y, y[:12_345]])
 
 
-def sharded(predictor, policy, path, shard_seconds, *, n_samples=None):
+def sharded(predictor, policy, path, shard_seconds, *, n_samples=None, block_seconds=60.0):
     """segment_file's result, computed shard by shard (planned from ``n_samples``, default the true length)."""
     info = sf.info(str(path))
     n_samples = n_samples or round(info.frames * SR / info.samplerate)
-    hop = round(policy.hop_seconds * SR)
-    shards = plan_shards(n_samples, shard_seconds, sr=SR, hop=hop)
-    parts = [predictor.window_scores(path, policy=policy, start=s.start, stop=s.stop) for s in shards]
+    shards = plan_shards(n_samples, shard_seconds, sr=SR, hop=predictor.shard_grid(policy, block_seconds=block_seconds))
+    parts = [predictor.window_scores(path, policy=policy, start=s.start, stop=s.stop, block_seconds=block_seconds)
+             for s in shards]
     return shards, predictor.segments_from_scores(merge_scores(parts), path=path, policy=policy)
 
 
@@ -93,6 +97,24 @@ def test_shards_give_the_whole_file_windows_and_segments(tmp_path, predictor, po
     pd.testing.assert_frame_equal(whole.segments, got.segments)
     assert got.duration_s == whole.duration_s
     assert whole.windows["label"].nunique() >= 2  # a file with class changes, so the merged policy matters
+
+
+@pytest.mark.parametrize("shard_seconds", [20, 31])
+def test_coarse_to_fine_shards_give_the_whole_file_windows_and_segments(tmp_path, predictor, long_audio, shard_seconds):
+    """Scored coarse to fine, a file's stretches are whole groups of windows counted from its start, and shards start
+    on group boundaries (``shard_grid``): each shard interpolates exactly the windows one run over the file does."""
+    policy = default_policy(predictor.config.window_seconds)
+    assert policy.coarse_every() > 1
+    path = write_wav(tmp_path / "long.wav", long_audio, SR)
+    whole = predictor.segment_file(path, policy=policy, block_seconds=10.0)
+    assert predictor.shard_grid(policy, block_seconds=10.0) % round(policy.coarse_seconds * SR) == 0
+    shards, got = sharded(predictor, policy, path, shard_seconds, block_seconds=10.0)
+    assert len(shards) >= 2
+    assert_same_windows(whole.windows, got.windows, atol=0.0)
+    pd.testing.assert_frame_equal(whole.segments, got.segments)
+    # and the decoding block does not change which windows are scored: one run with 60-s blocks agrees
+    exact = predictor.segment_file(path, policy=replace(policy, coarse_seconds=None))
+    assert (whole.windows["label"] == exact.windows["label"]).mean() >= 0.97
 
 
 def test_a_too_long_estimate_gives_empty_shards_and_the_same_result(tmp_path, predictor, policy, long_audio):

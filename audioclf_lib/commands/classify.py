@@ -70,6 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-gap", type=float, default=None, help="silences shorter than this (s) are absorbed (default 2)")
     g.add_argument("--threshold", type=_threshold, action="append", default=[], metavar="CLASS=P",
                    help="a window whose winner is below P is 'unknown' (repeatable)")
+    g.add_argument("--coarse", type=float, default=None, metavar="SECONDS",
+                   help="score the windows every SECONDS first, then every hop only where they disagree or doubt "
+                        "(default 3.072; 0 scores every window; --windows and --csv always score every window)")
     g.add_argument("--silence-dbfs", type=float, default=None,
                    help="silence gate in dBFS (default: the model's, -60); see --no-silence-gate")
     g.add_argument("--no-silence-gate", action="store_true", help="classify every window, however quiet")
@@ -105,6 +108,12 @@ def _policy(args: argparse.Namespace, predictor):
              "min_gap_seconds": args.min_gap, "class_thresholds": dict(args.threshold) or None}
     try:
         policy = replace(default_policy(window), **{k: v for k, v in given.items() if v is not None})
+        if args.coarse is not None and args.coarse < 0:
+            raise ValueError(f"--coarse={args.coarse:g} must be >= 0 (0 scores every window)")
+        if args.coarse == 0 or args.windows or args.csv is not None:  # window rows: every window really scored
+            policy = replace(policy, coarse_seconds=None)
+        elif args.coarse is not None:
+            policy = replace(policy, coarse_seconds=args.coarse)
         policy.threshold_vector(predictor.class_names)  # a threshold for a class the model lacks: say so now
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -408,10 +417,10 @@ def _shard_plans(files, targets, seconds, predictor, policy, shard_s: float, spe
     from ..shards import load_scores, plan_shards
 
     sr = predictor.config.sample_rate
-    hop = int(round((policy.hop_seconds or policy.window_seconds) * sr))  # as Predictor.window_scores cuts
+    grid = predictor.shard_grid(policy)  # shards that give exactly one run's scores
     plans = {}
     for i, (path, target, s) in enumerate(zip(files, targets, seconds)):
-        shards = plan_shards(round(s * sr), shard_s, sr=sr, hop=hop)
+        shards = plan_shards(round(s * sr), shard_s, sr=sr, hop=grid)
         if len(shards) < 2:
             continue
         stat = path.stat()
