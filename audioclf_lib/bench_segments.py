@@ -81,7 +81,7 @@ def cli_benchmarks(*, hour_seconds: float = 3600.0, n_files: int = 100, model: s
     hour_seconds : float
         Length of the long file (one hour in the full run).
     n_files : int
-        Number of 10-s files for the ``--jobs`` comparison.
+        Number of files for the ``--jobs`` comparisons (10-s files, then 60-s files).
     model : str
         Bundled model to classify with.
 
@@ -130,19 +130,24 @@ def cli_benchmarks(*, hour_seconds: float = 3600.0, n_files: int = 100, model: s
                              (["--hop", "5"], "--hop 5: back-to-back 5-s windows")):
             row(f"classify {hour_seconds / 3600:g} h on one core, start-up included", "auto",
                 _run([*core, *classify, *extra, str(long)], env), hour_seconds, label + where)
-        files = tmp / "files"
-        files.mkdir()
-        for k in range(n_files):
-            (files / f"{k:03d}.wav").symlink_to(short)
-        for backend, label in PATHS:
-            walls = {}
-            for jobs in (1, 2):
-                timing = _run([*classify, "--backend", backend, "--jobs", str(jobs), str(files)], env)
-                walls[jobs] = timing[0]
-                row(f"classify {n_files} files of 10 s, --jobs {jobs}", backend, timing, n_files * 10.0, label)
-            rows.append({"what": "--jobs 2 speed-up over --jobs 1 (wall)", "backend": backend, "wall_s": None,
-                         "user_s": None, "cpu_s": None, "x_realtime": None, "x_realtime_cpu": None,
-                         "note": f"{walls[1] / walls[2]:.2f}x"})
+        minute = tmp / "one_minute.wav"
+        sf.write(minute, _long_audio(60.0), SR, subtype="PCM_16")
+        # 10-s files: start-up dominates; 60-s files: the work does (what --jobs can share out)
+        for seconds_each, source, backends in ((10, short, PATHS), (60, minute, PATHS[:1])):
+            files = tmp / f"files{seconds_each}"
+            files.mkdir()
+            for k in range(n_files):
+                (files / f"{k:03d}.wav").symlink_to(source)
+            for backend, label in backends:
+                walls = {}
+                for jobs in (1, 2):
+                    timing = _run([*classify, "--backend", backend, "--jobs", str(jobs), str(files)], env)
+                    walls[jobs] = timing[0]
+                    row(f"classify {n_files} files of {seconds_each} s, --jobs {jobs}", backend, timing,
+                        n_files * float(seconds_each), label)
+                rows.append({"what": f"--jobs 2 speed-up over --jobs 1 (wall), {seconds_each}-s files", "backend": backend,
+                             "wall_s": None, "user_s": None, "cpu_s": None, "x_realtime": None, "x_realtime_cpu": None,
+                             "note": f"{walls[1] / walls[2]:.2f}x"})
     return pd.DataFrame(rows)
 
 
