@@ -207,7 +207,7 @@ same_budget = train("mel_cnn, same budget", "mel_cnn", classes, FeatureConfig(),
 #
 # For `music-speech-noise` this was decided on sources held out entirely (2026-12-01, same five folds, full budget):
 # keeping the best validation epoch scored 86.0 % macro-F1, because on folds whose few validation sources peaked early
-# it kept epoch 1 or 2; refitting and keeping the last epoch scored 88.9 %, better on four folds of five.
+# it kept epoch 1 on two folds; refitting and keeping the last epoch scored 88.9 %, better on four folds of five.
 
 # %%
 mel_config = FeatureConfig()
