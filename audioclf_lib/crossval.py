@@ -474,7 +474,7 @@ def per_fold_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.
     return pd.DataFrame(rows)
 
 
-def source_cv_result(task: str) -> dict | None:
+def source_cv_result(task: str, ablation: str | None = None) -> dict | None:
     """The committed source-held-out cross-validation of ``task``'s recipe (``experiments/source_cv.py``), or None.
 
     Notebook: 02_train_cnn.ipynb (and ``audioclf models``)
@@ -483,6 +483,9 @@ def source_cv_result(task: str) -> dict | None:
     ----------
     task : str
         A bundled model's name, e.g. ``"music-noise"``.
+    ablation : str, optional
+        One of the ablation's runs instead of the headline: ``"<variant>_<epochs>x<windows>"``, as
+        ``experiments/results/ablation/source_cv_<task>_<ablation>.json`` names it.
 
     Returns
     -------
@@ -495,7 +498,8 @@ def source_cv_result(task: str) -> dict | None:
 
     from .config import REPO_ROOT
 
-    path = REPO_ROOT / "experiments" / "results" / f"source_cv_{task}.json"
+    results = REPO_ROOT / "experiments" / "results"
+    path = results / f"source_cv_{task}.json" if ablation is None else results / "ablation" / f"source_cv_{task}_{ablation}.json"
     try:
         run = json.loads(path.read_text())
         clip = run["summary"]["clip"]

@@ -1,7 +1,7 @@
 """Source-held-out cross-validation of the bundled models' recipes: how their training does on sources it never heard.
 
     AUDIOCLF_DATA=data/cache/corpus/v2 python experiments/source_cv.py --task music-noise --variant source-balance --headline
-    AUDIOCLF_DATA=data/cache/corpus/v2 python experiments/source_cv.py --task music-speech-3d --headline
+    AUDIOCLF_DATA=data/cache/corpus/v2 python experiments/source_cv.py --task music-speech-3d --variant source-balance --headline
     python experiments/source_cv.py --task music-noise --only-fold 0 --epochs 1   # time one fold
     python experiments/source_cv.py --task music-speech-noise --epochs 8 --windows-per-epoch 2048 --variant reverb
 
@@ -61,7 +61,8 @@ TASKS = {
 
 #: The ablation's training variants (``--variant``): what each changes from the "baseline", notebook 02's recipe as it
 #: was when the ablation ran (windows balanced over clips). ``source-balance`` won and is notebook 02's recipe since
-#: 2026-12-01: its headline runs are ``--variant source-balance --headline``.
+#: 2026-12-01: its headline runs are ``--variant source-balance --headline`` (``music-speech-noise``:
+#: ``source-balance-refit``; ``music-speech-3d``: ``source-balance`` too, adopted the same day).
 VARIANTS = {
     "baseline": {},
     "reverb": {"augment": WaveAugment(p_reverb=0.3)},
@@ -78,6 +79,8 @@ VARIANTS = {
     # keep the last epoch of a run on training + validation sources (music-noise's way) instead of the best
     # validation epoch: with whole sources as validation, a few sources decide the epoch
     "source-balance-refit": {"balance": "source", "refit": True},
+    # the refit alone (music-speech-3d's windows stay balanced over clips)
+    "refit": {"refit": True},
     # corpus v1 vs v2: each fold trains only on its training sources that data/starter (v1) also has; the
     # held-out clips are the same as for the other variants
     "v1-sources": {"only_v1_sources": True},

@@ -231,3 +231,21 @@ def test_source_cv_devices_reads_a_device_run_and_says_none_without_one(tmp_path
     assert table.loc[0, "low"] == 0.85 and table.loc[1, "balanced_accuracy"] == 0.94 and table.attrs["date"] == "2026-12-01"
     (results / "source_cv_music-noise-robust.json").write_text("{not json")
     assert source_cv_devices() is None
+
+
+def test_committed_source_cv_results_load_headline_and_ablation_runs():
+    """source_cv_result reads the committed headline file and, with ``ablation``, one of the ablation's runs."""
+    import json
+
+    from audioclf_lib.config import REPO_ROOT
+    from audioclf_lib.crossval import source_cv_result
+
+    headline = source_cv_result("music-speech-3d")
+    run = source_cv_result("music-speech-3d", ablation="source-balance_8x512")
+    assert headline is not None and run is not None
+    stored = json.loads((REPO_ROOT / "experiments/results/ablation/source_cv_music-speech-3d_source-balance_8x512.json")
+                        .read_text())["summary"]["clip"]
+    assert run["balanced_accuracy"] == stored["balanced_accuracy"] and set(run["recall"]) == {"music", "speech"}
+    assert run["epochs"] == 8 and run["windows_per_epoch"] == 512 and run["folds"] == 5
+    assert headline["balanced_accuracy"] == run["balanced_accuracy"]  # the headline is this variant's run
+    assert source_cv_result("music-speech-3d", ablation="no-such-run_1x1") is None
