@@ -26,7 +26,7 @@ import numpy as np
 from .audio import SILENCE_DBFS
 from .config import FeatureConfig, onnx_cache_dir
 from .features_numpy import NUMPY_FRONT_END_VERSION, LogMelNumpy
-from .scoring import PredictorBase, window_probabilities
+from .scoring import PredictorBase
 
 __all__ = ["OnnxModel", "OnnxPredictor", "SIDECAR_FORMAT", "checkpoint_file_hash", "sidecar_path", "read_sidecar",
            "load_onnx_predictor", "default_threads"]
@@ -159,24 +159,20 @@ class OnnxPredictor(PredictorBase):
 
         Command line: audioclf classify (each decoded block of a file)
         """
-        if n != self.config.window_samples:  # longer or shorter windows: pieces or wrapped, one by one
-            return window_probabilities(self, np.stack([audio[s - offset : s - offset + n] for s in starts]))
-        out = [self._run(X) for X in self.front_end.stretch_features(audio, offset, starts, n, batch_size=self.batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
+        return self.stretch_scorer(audio, offset, starts, n)(np.arange(len(starts)))
 
     def stretch_scorer(self, audio: np.ndarray, offset: int, starts: np.ndarray, n: int):
         """``score(indices)`` over the windows of one stretch, its STFT frames computed once for every call.
 
         Command line: audioclf classify (coarse-to-fine scoring, :func:`~audioclf_lib.scoring.coarse_to_fine`)
         """
-        if n != self.config.window_samples:
-            return super().stretch_scorer(audio, offset, starts, n)
-        db = []  # the stretch's dB frames, on the first call
+        if n != self.config.window_samples:  # longer or shorter windows: pieces or wrapped, one by one
+            copied_out = super().stretch_probabilities
+            return lambda indices: copied_out(audio, offset, starts[indices], n)
+        db = self.front_end.stretch_db(audio, offset, starts, n)  # every window's frames, shared by the calls
 
         def score(indices: np.ndarray) -> np.ndarray:
-            if not db:
-                db.append(self.front_end.stretch_db(audio, offset, starts, n))
-            picked = db[0][indices]
+            picked = db[indices]
             out = [self._run(self.front_end.normalise(picked[i : i + self.batch_size]))
                    for i in range(0, len(picked), self.batch_size)]
             return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
